@@ -1,0 +1,73 @@
+"""Ingest function: webhooks from monitoring tools (and, later, agent check-ins).
+
+Thin by design: authenticate, hand the raw body to the webhook service,
+shape the answer.  202 means the alerts are stored.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from signalfire import services
+from signalfire.alerts.drivers import DRIVERS
+from signalfire.alerts.webhooks import WebhookRequest, WebhookService
+from signalfire.auth import Role
+from signalfire.handlers.resolver import make_resolver
+from signalfire.observability import logger, metrics, tracer
+from signalfire.settings import get_settings
+
+app = make_resolver()
+
+
+@lru_cache(maxsize=1)
+def webhook_service() -> WebhookService:
+    starter = None
+    try:  # run launching arrives with the orchestration layer
+        from signalfire.runs.launcher import run_starter
+
+        starter = run_starter()
+    except ImportError:
+        pass
+    return WebhookService(services.alert_store(), get_settings().max_body_bytes, starter)
+
+
+services.register(webhook_service)
+
+
+@app.get("/alerts/webhook")
+def webhook_health() -> dict:
+    app.require(Role.SENDER)
+    return {"status": "ok", "drivers": list(DRIVERS)}
+
+
+@app.post("/alerts/webhook")
+def webhook_auto():  # noqa: ANN201 - a Response, unannotated for the OpenAPI validator
+    return _receive(None)
+
+
+@app.post("/alerts/webhook/<driver>")
+def webhook_driver(driver: str):  # noqa: ANN201
+    return _receive(driver)
+
+
+def _receive(driver: str | None) -> Response:
+    app.require(Role.SENDER)
+    headers = app.current_event.headers or {}
+    request = WebhookRequest(
+        body=app.raw_body(), driver=driver, pipeline=app.query("pipeline"),
+        path=app.current_event.path, content_type=headers.get("content-type", ""),
+    )
+    accepted = webhook_service().receive(request)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON,
+                    body=accepted.model_dump(mode="json"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

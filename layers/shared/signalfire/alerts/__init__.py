@@ -1,0 +1,1 @@
+"""Alerts: webhook drivers, deduplication into alerts and incidents, queries."""

@@ -1,0 +1,264 @@
+"""The alert domain model.  A leaf: imports nothing else from signalfire
+except time helpers, so drivers, stores and stages can all depend on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from signalfire.timeutil import utcnow
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"critical": 3, "warning": 2, "info": 1}[self.value]
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+# Vocabulary shared by every driver; vendor-specific words are mapped in the
+# driver itself (see docs/drivers.md for the full table).
+_SEVERITY_WORDS: dict[str, Severity] = {
+    "critical": Severity.CRITICAL, "crit": Severity.CRITICAL, "fatal": Severity.CRITICAL,
+    "error": Severity.CRITICAL, "high": Severity.CRITICAL, "disaster": Severity.CRITICAL,
+    "emergency": Severity.CRITICAL, "page": Severity.CRITICAL, "p1": Severity.CRITICAL, "p2": Severity.CRITICAL,
+    "warning": Severity.WARNING, "warn": Severity.WARNING, "medium": Severity.WARNING,
+    "average": Severity.WARNING, "major": Severity.WARNING, "minor": Severity.WARNING, "p3": Severity.WARNING,
+    "info": Severity.INFO, "information": Severity.INFO, "informational": Severity.INFO,
+    "low": Severity.INFO, "notice": Severity.INFO, "debug": Severity.INFO, "ok": Severity.INFO,
+    "none": Severity.INFO, "not classified": Severity.INFO, "p4": Severity.INFO, "p5": Severity.INFO,
+}
+
+_STATUS_WORDS: dict[str, AlertStatus] = {
+    "firing": AlertStatus.FIRING, "alerting": AlertStatus.FIRING, "alert": AlertStatus.FIRING,
+    "triggered": AlertStatus.FIRING, "trigger": AlertStatus.FIRING, "open": AlertStatus.FIRING,
+    "problem": AlertStatus.FIRING, "active": AlertStatus.FIRING, "activated": AlertStatus.FIRING,
+    "critical": AlertStatus.FIRING, "warning": AlertStatus.FIRING, "error": AlertStatus.FIRING,
+    "acknowledged": AlertStatus.FIRING, "created": AlertStatus.FIRING, "pending": AlertStatus.FIRING,
+    "resolved": AlertStatus.RESOLVED, "ok": AlertStatus.RESOLVED, "recovered": AlertStatus.RESOLVED,
+    "recovery": AlertStatus.RESOLVED, "closed": AlertStatus.RESOLVED, "normal": AlertStatus.RESOLVED,
+    "inactive": AlertStatus.RESOLVED, "close": AlertStatus.RESOLVED, "deleted": AlertStatus.RESOLVED,
+}
+
+
+def normalize_severity(value: Any, default: Severity = Severity.WARNING) -> Severity:
+    """Map a severity word from any vocabulary onto critical / warning / info."""
+    if isinstance(value, Severity):
+        return value
+    if value is None:
+        return default
+    return _SEVERITY_WORDS.get(str(value).strip().lower(), default)
+
+
+def normalize_status(value: Any, default: AlertStatus = AlertStatus.FIRING) -> AlertStatus:
+    """Map a status word from any vocabulary onto firing / resolved."""
+    if isinstance(value, AlertStatus):
+        return value
+    if value is None:
+        return default
+    return _STATUS_WORDS.get(str(value).strip().lower(), default)
+
+
+def _stringify(mapping: Any) -> dict[str, str]:
+    if not isinstance(mapping, dict):
+        return {}
+    out: dict[str, str] = {}
+    for key, val in mapping.items():
+        if val is None:
+            continue
+        out[str(key)] = val if isinstance(val, str) else str(val)
+    return out
+
+
+class ParsedAlert(BaseModel):
+    """One alert in the standard form every driver produces (seed: ParsedAlert)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fingerprint: str = Field(min_length=1, max_length=512)
+    name: str = Field(min_length=1, max_length=1024)
+    status: AlertStatus
+    started_at: datetime = Field(default_factory=utcnow)
+    severity: Severity = Severity.WARNING
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    ended_at: datetime | None = None
+    raw_payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _norm_status(cls, v: Any) -> AlertStatus:
+        return normalize_status(v)
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _norm_severity(cls, v: Any) -> Severity:
+        return normalize_severity(v)
+
+    @field_validator("labels", "annotations", mode="before")
+    @classmethod
+    def _str_map(cls, v: Any) -> dict[str, str]:
+        return _stringify(v)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _desc(cls, v: Any) -> str:
+        return "" if v is None else str(v)
+
+    @property
+    def is_firing(self) -> bool:
+        return self.status == AlertStatus.FIRING
+
+
+class ParsedPayload(BaseModel):
+    """Everything a driver read from one webhook (seed: ParsedPayload)."""
+
+    alerts: list[ParsedAlert]
+    source: str
+    version: str = ""
+    group_key: str = ""
+    receiver: str = ""
+    external_url: str = ""
+    raw_payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProcessingResult(BaseModel):
+    """Counts from one ingest (seed: ProcessingResult)."""
+
+    alerts_created: int = 0
+    alerts_updated: int = 0
+    alerts_resolved: int = 0
+    alerts_unchanged: int = 0
+    incidents_created: int = 0
+    incidents_updated: int = 0
+    incidents_resolved: int = 0
+    errors: list[str] = Field(default_factory=list)
+
+    @property
+    def total_processed(self) -> int:
+        return self.alerts_created + self.alerts_updated + self.alerts_resolved + self.alerts_unchanged
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+
+# --- stored records -----------------------------------------------------------------
+
+
+class HistoryEvent(StrEnum):
+    CREATED = "created"
+    RESOLVED = "resolved"
+    REFIRED = "refired"
+    ESCALATED = "escalated"
+    DEESCALATED = "deescalated"
+    UPDATED = "updated"
+
+
+class Alert(BaseModel):
+    """A deduplicated alert: one per (source, fingerprint) (seed: Alert)."""
+
+    id: str
+    fingerprint: str
+    source: str
+    name: str
+    severity: Severity
+    status: AlertStatus
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    raw_payload: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime
+    ended_at: datetime | None = None
+    received_at: datetime
+    updated_at: datetime
+    incident_id: str | None = None
+    group_key: str = ""
+    content_hash: str = ""
+    version: int = 1
+
+    @property
+    def is_firing(self) -> bool:
+        return self.status == AlertStatus.FIRING
+
+    @property
+    def duration_seconds(self) -> float:
+        end = self.ended_at or utcnow()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+
+class AlertHistory(BaseModel):
+    """One state change of an alert (seed: AlertHistory)."""
+
+    alert_id: str
+    event: HistoryEvent
+    old_status: str = ""
+    new_status: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Incident(BaseModel):
+    """Related firing alerts and their lifecycle (seed: Incident)."""
+
+    id: str
+    title: str
+    status: IncidentStatus = IncidentStatus.OPEN
+    severity: Severity = Severity.WARNING
+    description: str = ""
+    summary: str = ""
+    source: str = ""
+    group_key: str = ""
+    group_id: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    alert_count: int = 0
+    firing_alert_count: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED)
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+
+
+class RejectedPayload(BaseModel):
+    """A webhook body we could not accept, kept with the reason for replay."""
+
+    id: str
+    reason: str
+    status_code: int
+    driver: str = ""
+    path: str = ""
+    content_type: str = ""
+    body: str = ""
+    body_bytes: int = 0
+    body_truncated: bool = False
+    count: int = 1
+    first_seen: datetime
+    last_seen: datetime

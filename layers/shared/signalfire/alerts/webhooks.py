@@ -1,0 +1,114 @@
+"""The webhook entry point: bytes in, a 202 answer (or a clear 4xx) out.
+
+Every body we refuse is kept with its reason (``GET /alerts/rejected/``);
+identical re-sends of the same bad body increment one record's count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from signalfire.alerts.ingest import IngestOutcome, IngestService
+from signalfire.errors import (
+    InvalidJSONError,
+    NotFoundError,
+    PayloadTooLargeError,
+    SignalfireError,
+)
+from signalfire.observability import logger
+from signalfire.store.alerts import AlertStore
+
+# Starts pipeline runs for an ingest outcome; returns their run ids.
+RunStarter = Callable[[IngestOutcome, str | None], list[str]]
+
+
+class WebhookRequest(BaseModel):
+    body: bytes
+    driver: str | None = None
+    pipeline: str | None = None
+    path: str = ""
+    content_type: str = ""
+
+
+class WebhookAccepted(BaseModel):
+    status: str = "accepted"
+    source: str
+    alerts_created: int
+    alerts_updated: int
+    alerts_resolved: int
+    alerts_unchanged: int
+    incidents_created: int
+    incidents_updated: int
+    incidents_resolved: int
+    alerts: list[dict[str, Any]] = Field(default_factory=list)
+    incidents: list[dict[str, Any]] = Field(default_factory=list)
+    run_ids: list[str] = Field(default_factory=list)
+
+
+def rejected_id(path: str, body: bytes) -> str:
+    return hashlib.sha256(path.encode() + b"\x00" + body).hexdigest()[:40]
+
+
+class WebhookService:
+    def __init__(self, store: AlertStore, max_body_bytes: int, start_runs: RunStarter | None = None) -> None:
+        self.store = store
+        self.ingest = IngestService(store)
+        self.max_body_bytes = max_body_bytes
+        self.start_runs = start_runs
+
+    def receive(self, req: WebhookRequest) -> WebhookAccepted:
+        try:
+            payload = self._decode(req)
+            from signalfire.alerts.drivers import parse_webhook
+
+            parsed = parse_webhook(payload, driver=req.driver)
+        except SignalfireError as exc:
+            if exc.http_status < 500:
+                self._keep(req, exc)
+            raise
+        outcome = self.ingest.process(parsed)
+        run_ids = self.start_runs(outcome, req.pipeline) if self.start_runs else []
+        r = outcome.result
+        logger.info("webhook ingested", extra={"source": parsed.source, "alerts": len(parsed.alerts),
+                                               "alerts_created": r.alerts_created, "alerts_unchanged": r.alerts_unchanged,
+                                               "run_ids": run_ids})
+        return WebhookAccepted(
+            source=parsed.source,
+            alerts_created=r.alerts_created, alerts_updated=r.alerts_updated, alerts_resolved=r.alerts_resolved,
+            alerts_unchanged=r.alerts_unchanged, incidents_created=r.incidents_created,
+            incidents_updated=r.incidents_updated, incidents_resolved=r.incidents_resolved,
+            alerts=[a.model_dump(mode="json") for a in outcome.alerts],
+            incidents=[i.model_dump(mode="json") for i in outcome.incidents],
+            run_ids=run_ids,
+        )
+
+    def _decode(self, req: WebhookRequest) -> Any:
+        if len(req.body) > self.max_body_bytes:
+            raise PayloadTooLargeError(
+                f"body is {len(req.body)} bytes; the limit is {self.max_body_bytes} bytes (MaxBodyBytes)")
+        if not req.body.strip():
+            raise InvalidJSONError("empty body: send the alert as a JSON object")
+        try:
+            return json.loads(req.body)
+        except UnicodeDecodeError as exc:
+            raise InvalidJSONError("body is not UTF-8 text; send JSON") from exc
+        except json.JSONDecodeError as exc:
+            raise InvalidJSONError(
+                f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+
+    def _keep(self, req: WebhookRequest, exc: SignalfireError) -> None:
+        if isinstance(exc, NotFoundError) and not req.body:
+            return
+        try:
+            self.store.record_rejected(
+                rejected_id(req.path, req.body), exc.message, exc.http_status, req.body,
+                driver=req.driver or "", path=req.path, content_type=req.content_type,
+            )
+        except SignalfireError:
+            # The store is down: the sender gets its 4xx anyway; we say so in the log.
+            logger.exception("could not keep a rejected payload", extra={"reason": exc.message})

@@ -1,0 +1,90 @@
+"""Every error signalfire raises, in one module.
+
+The class names are a contract: the state machine's ``Retry``/``Catch``
+``ErrorEquals`` lists match them by name (Lambda reports the class name as
+``errorType``), and ``http_status`` is the one place that maps an error onto
+an HTTP answer.  ``retryable`` tells a caller whether trying again can help.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SignalfireError(Exception):
+    """Base class.  ``http_status`` and ``retryable`` are read by the API layer
+    and by the state machine's retry policy."""
+
+    http_status: int = 500
+    retryable: bool = False
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+# --- bad input (4xx, never retried) -------------------------------------------------
+
+
+class BadRequestError(SignalfireError):
+    http_status = 400
+
+
+class PayloadValidationError(BadRequestError):
+    """A webhook payload that no driver (or the forced driver) accepts."""
+
+
+class InvalidJSONError(BadRequestError):
+    """The body is not JSON."""
+
+
+class UnauthorizedError(SignalfireError):
+    http_status = 401
+
+
+class ForbiddenError(SignalfireError):
+    http_status = 403
+
+
+class NotFoundError(SignalfireError):
+    http_status = 404
+
+
+class UnknownDriverError(NotFoundError):
+    """The driver named in the URL does not exist."""
+
+
+class ConflictError(SignalfireError):
+    """An invalid state transition (e.g. resolving a closed incident)."""
+
+    http_status = 409
+
+
+class PayloadTooLargeError(SignalfireError):
+    http_status = 413
+
+
+class ConfigurationError(SignalfireError):
+    """A bad pipeline definition, channel or provider configuration.  Not retried:
+    the same configuration fails the same way."""
+
+    http_status = 400
+
+
+# --- our side (5xx) -------------------------------------------------------------------
+
+
+class TransientError(SignalfireError):
+    """A passing fault on our side (throttling, a timeout): retrying helps."""
+
+    http_status = 503
+    retryable = True
+
+
+class StoreUnavailableError(TransientError):
+    """DynamoDB throttled or was unreachable."""
+
+
+class ConcurrentUpdateError(TransientError):
+    """An optimistic-lock write lost a race too many times."""

@@ -1,0 +1,61 @@
+"""Configuration: one pydantic model read from the environment once."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, field_validator
+
+from signalfire import constants as env
+
+
+class Settings(BaseModel):
+    table_name: str = "signalfire"
+    state_machine_arn: str = ""
+    webhook_token_secret: str = "signalfire/webhook-token"
+    admin_token_secret: str = "signalfire/admin-token"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    audit_retention_days: int = Field(default=90, ge=1)
+    environment: str = "production"
+    default_pipeline: str = "direct"
+    source_pipelines: dict[str, str] = Field(default_factory=dict)
+    intelligence_fallback_enabled: bool = True
+    max_retries_per_stage: int = 3
+    secret_cache_seconds: int = 300
+    local_mode: bool = False
+
+    @field_validator("source_pipelines", mode="before")
+    @classmethod
+    def _json_map(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = v.strip()
+            return json.loads(v) if v else {}
+        return v
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        mapping = {
+            "table_name": env.TABLE_NAME,
+            "state_machine_arn": env.STATE_MACHINE_ARN,
+            "webhook_token_secret": env.WEBHOOK_TOKEN_SECRET,
+            "admin_token_secret": env.ADMIN_TOKEN_SECRET,
+            "max_body_bytes": env.MAX_BODY_BYTES,
+            "audit_retention_days": env.AUDIT_RETENTION_DAYS,
+            "environment": env.ENVIRONMENT,
+            "default_pipeline": env.DEFAULT_PIPELINE,
+            "source_pipelines": env.SOURCE_PIPELINES,
+            "intelligence_fallback_enabled": env.INTELLIGENCE_FALLBACK_ENABLED,
+            "max_retries_per_stage": env.MAX_RETRIES_PER_STAGE,
+            "secret_cache_seconds": env.SECRET_CACHE_SECONDS,
+            "local_mode": env.LOCAL_MODE,
+        }
+        values = {field: os.environ[var] for field, var in mapping.items() if os.environ.get(var, "") != ""}
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()``)."""
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""Storage: a small interface per aggregate, DynamoDB implementations beside it."""

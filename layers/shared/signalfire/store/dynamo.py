@@ -1,0 +1,220 @@
+"""A thin wrapper over the DynamoDB client: error translation and queries.
+
+Every AWS error is turned into a domain exception here: throttling and
+service faults become :class:`StoreUnavailableError` (HTTP 503, the sender
+retries), a lost condition becomes :class:`ConditionFailed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from signalfire import aws
+from signalfire.errors import StoreUnavailableError
+from signalfire.store.codec import decode_token, deserialize, encode_token, serialize
+from signalfire.store.exceptions import ConditionFailed
+
+_TRANSIENT = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "LimitExceededException",
+}
+
+
+class Page:
+    """One page of a query: items plus the opaque token for the next one."""
+
+    def __init__(self, items: list[dict[str, Any]], next_token: str | None) -> None:
+        self.items = items
+        self.next_token = next_token
+
+
+class DynamoTable:
+    """Operations on the single signalfire table.  The client is injectable."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.client("dynamodb")
+        return self._client
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                raise ConditionFailed(code) from exc
+            if code == "TransactionCanceledException":
+                reasons = [r.get("Code", "") for r in exc.response.get("CancellationReasons", []) or []]
+                if any(r in _TRANSIENT for r in reasons):
+                    raise StoreUnavailableError("the alert store is busy; retry shortly") from exc
+                raise ConditionFailed(",".join(reasons)) from exc
+            if code in _TRANSIENT:
+                raise StoreUnavailableError("the alert store is busy; retry shortly") from exc
+            raise
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(f"the alert store could not be reached ({type(exc).__name__})") from exc
+
+    # -- single items ------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        with self._errors():
+            resp = self.client.get_item(
+                TableName=self.table_name, Key=serialize({"PK": pk, "SK": sk}), ConsistentRead=consistent
+            )
+        item = resp.get("Item")
+        return deserialize(item) if item else None
+
+    def put(self, item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
+            values: dict[str, Any] | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        with self._errors():
+            self.client.put_item(**kwargs)
+
+    def update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
+               names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+               return_new: bool = True) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": serialize({"PK": pk, "SK": sk}),
+            "UpdateExpression": expression,
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        if return_new:
+            kwargs["ReturnValues"] = "ALL_NEW"
+        with self._errors():
+            resp = self.client.update_item(**kwargs)
+        attrs = resp.get("Attributes")
+        return deserialize(attrs) if attrs else None
+
+    def delete(self, pk: str, sk: str, condition: str | None = None, values: dict[str, Any] | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "Key": serialize({"PK": pk, "SK": sk})}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        with self._errors():
+            self.client.delete_item(**kwargs)
+
+    def transact(self, actions: list[dict[str, Any]]) -> None:
+        """Run ``actions`` (already in the low-level TransactItems form) atomically."""
+        with self._errors():
+            self.client.transact_write_items(TransactItems=actions)
+
+    # -- builders for transact() ---------------------------------------------------------
+
+    def tx_put(self, item: dict[str, Any], condition: str | None = None,
+               values: dict[str, Any] | None = None) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item)}
+        if condition:
+            put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = serialize(values)
+        return {"Put": put}
+
+    def tx_update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
+                  names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        upd: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": serialize({"PK": pk, "SK": sk}),
+            "UpdateExpression": expression,
+        }
+        if condition:
+            upd["ConditionExpression"] = condition
+        if names:
+            upd["ExpressionAttributeNames"] = names
+        if values:
+            upd["ExpressionAttributeValues"] = serialize(values)
+        return {"Update": upd}
+
+    # -- queries -----------------------------------------------------------------------
+
+    def query(self, *, pk_name: str, pk: str, index: str | None = None, sk_name: str | None = None,
+              sk_prefix: str | None = None, sk_from: str | None = None, limit: int = 50,
+              next_token: str | None = None, newest_first: bool = True, filters: dict[str, Any] | None = None,
+              consistent: bool = False) -> Page:
+        """Query one partition, optionally narrowed by a sort-key prefix or lower
+        bound, with equality ``filters`` on other attributes.  Pages are filled
+        up to ``limit`` items even when filters discard some."""
+        names = {"#pk": pk_name}
+        values: dict[str, Any] = {":pk": pk}
+        key_cond = "#pk = :pk"
+        if sk_name and sk_prefix is not None:
+            names["#sk"] = sk_name
+            values[":skp"] = sk_prefix
+            key_cond += " AND begins_with(#sk, :skp)"
+        elif sk_name and sk_from is not None:
+            names["#sk"] = sk_name
+            values[":skf"] = sk_from
+            key_cond += " AND #sk >= :skf"
+        filter_parts = []
+        for i, (attr, val) in enumerate((filters or {}).items()):
+            names[f"#f{i}"] = attr
+            values[f":f{i}"] = val
+            filter_parts.append(f"#f{i} = :f{i}")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": key_cond,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": serialize(values),
+            "ScanIndexForward": not newest_first,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        elif consistent:
+            kwargs["ConsistentRead"] = True
+        if filter_parts:
+            kwargs["FilterExpression"] = " AND ".join(filter_parts)
+        start = decode_token(next_token)
+        items: list[dict[str, Any]] = []
+        last: dict[str, Any] | None = None
+        while True:
+            kwargs["Limit"] = max(limit - len(items), 1) if not filter_parts else max(limit, 25)
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            with self._errors():
+                resp = self.client.query(**kwargs)
+            raw = resp.get("Items", [])
+            for pos, item in enumerate(raw):
+                items.append(deserialize(item))
+                if len(items) >= limit:
+                    # Resume right after this item, not after the whole page.
+                    last = _key_of(raw[pos], index_keys=(pk_name, sk_name) if index else None)
+                    if pos == len(raw) - 1 and "LastEvaluatedKey" not in resp:
+                        last = None
+                    return Page(items, encode_token(last))
+            start = resp.get("LastEvaluatedKey")
+            if not start:
+                return Page(items, None)
+
+
+def _key_of(item: dict[str, Any], index_keys: tuple[str | None, str | None] | None) -> dict[str, Any]:
+    keys = {"PK", "SK"}
+    if index_keys:
+        keys |= {k for k in index_keys if k}
+    return {k: v for k, v in item.items() if k in keys}

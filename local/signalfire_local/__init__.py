@@ -1,0 +1,1 @@
+"""`signalfire local`: the whole stack on one machine, no AWS account, no Docker."""

@@ -1,0 +1,86 @@
+"""The ``signalfire`` command."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+
+def _params(values: list[str]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--param takes NAME=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from signalfire_local.server import make_server
+    from signalfire_local.stack import LocalStack
+
+    stack = LocalStack(args.template, token=args.token, admin_token=args.admin_token,
+                       parameters=_params(args.param), outbox=args.outbox).start()
+    try:
+        server = make_server(stack, args.host, args.port)
+    except OSError as exc:
+        stack.stop()
+        print(f"signalfire local: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    server.verbose = args.verbose  # type: ignore[attr-defined]
+    base = f"http://{args.host}:{server.server_address[1]}"
+    print(f"""signalfire local is running on {base}
+  webhook token : {stack.token}
+  admin token   : {stack.admin_token}
+
+Send a first alert:
+  curl -s -X POST '{base}/alerts/webhook/?token={stack.token}' \\
+       -H 'Content-Type: application/json' \\
+       -d '{{"name": "DiskFull", "severity": "critical", "labels": {{"host": "web-1"}}}}'
+Then look at it:
+  curl -s -H 'Authorization: Bearer {stack.admin_token}' {base}/incidents/
+
+Ctrl-C stops.""", flush=True)
+
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        stack.stop()
+        print("signalfire local stopped.", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="signalfire", description="signalfire alert pipeline tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    local = sub.add_parser("local", help="run the whole stack on this machine (no AWS account, no Docker)")
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--port", type=int, default=3000)
+    local.add_argument("--template", default=None, help="path to template.yaml (default: the project's)")
+    local.add_argument("--token", default=None, help="webhook/agent token (default: $SIGNALFIRE_TOKEN or generated)")
+    local.add_argument("--admin-token", default=None,
+                       help="management API token (default: $SIGNALFIRE_ADMIN_TOKEN or generated)")
+    local.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a template parameter, e.g. --param StageRetryIntervalSeconds=1")
+    local.add_argument("--outbox", default=None, help="also append local notifications to this JSONL file")
+    local.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    local.set_defaults(func=cmd_local)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # python -m signalfire_local.cli
+    sys.exit(main())

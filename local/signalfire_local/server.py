@@ -1,0 +1,133 @@
+"""HTTP front of the local stack: API Gateway HTTP API (payload format 2.0)
+emulation over the routes template.yaml declares."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from signalfire_local.stack import LocalStack
+from signalfire_local.template import ACCOUNT
+
+# API Gateway HTTP APIs refuse bodies over 10 MB before any Lambda runs.
+APIGW_MAX_BODY = 10 * 1024 * 1024
+_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+
+
+def build_event(route_key: str, method: str, raw_path: str, raw_query: str, headers: dict[str, str],
+                body: bytes, path_params: dict[str, str], source_ip: str) -> dict[str, Any]:
+    ctype = headers.get("content-type", "")
+    is_text = not body or any(ctype.startswith(t) for t in _TEXT_TYPES)
+    if is_text:
+        try:
+            body_text: str | None = body.decode("utf-8")
+            is_b64 = False
+        except UnicodeDecodeError:
+            body_text, is_b64 = base64.b64encode(body).decode(), True
+    else:
+        body_text, is_b64 = base64.b64encode(body).decode(), True
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": headers.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                     "userAgent": headers.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": is_b64,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if path_params:
+        event["pathParameters"] = path_params
+    if body:
+        event["body"] = body_text
+    return event
+
+
+def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "signalfire-local"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt: str, *args: Any) -> None:  # quieter than the default
+            if getattr(self.server, "verbose", False):
+                super().log_message(fmt, *args)
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            sent = {k.lower() for k in (headers or {})}
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            if "content-type" not in sent:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _json(self, status: int, payload: dict[str, Any]) -> None:
+            self._send(status, json.dumps(payload).encode())
+
+        def _handle(self) -> None:
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > APIGW_MAX_BODY:
+                self.close_connection = True
+                self._json(413, {"message": "Request Entity Too Large"})
+                return
+            body = self.rfile.read(length) if length else b""
+            found = stack.match(self.command, split.path)
+            if found is None:
+                self._json(404, {"message": "Not Found"})
+                return
+            route, params = found
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            event = build_event(route.route_key, self.command, split.path, split.query, headers, body, params,
+                                self.client_address[0])
+            try:
+                result = stack.invoke(route.function, event)
+            except Exception:  # a crash in a handler is a 500, as API Gateway answers it
+                traceback.print_exc()
+                self._json(500, {"message": "Internal Server Error"})
+                return
+            self._send_result(result)
+
+        def _send_result(self, result: Any) -> None:
+            if not isinstance(result, dict) or "statusCode" not in result:
+                self._send(200, json.dumps(result).encode())
+                return
+            body = result.get("body") or ""
+            raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+            headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+            for name, values in (result.get("multiValueHeaders") or {}).items():
+                headers[name] = ", ".join(values)
+            headers.pop("Content-Length", None)
+            self._send(int(result["statusCode"]), raw, headers)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server

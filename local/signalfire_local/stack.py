@@ -1,0 +1,195 @@
+"""The local stack: moto for DynamoDB, Secrets Manager, Lambda and Step
+Functions, in-process; the handlers that template.yaml names, loaded from
+functions/ unchanged.
+
+Handlers reach the emulator through ordinary boto3 clients: ``mock_aws``
+patches botocore for the whole process, so the code cannot tell it is not
+in AWS.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from signalfire_local.template import ACCOUNT, REGION, Function, Route, Template
+
+Handler = Callable[[dict[str, Any], Any], Any]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+_DYNAMO_LOCK = threading.RLock()
+
+
+def _serialize_dynamodb() -> None:
+    """Make each DynamoDB call atomic, as it is in AWS.
+
+    moto checks a condition and then writes in two steps; under the local
+    stack's threads two writers could both pass the check.  One lock around
+    each DynamoDB API call restores the all-or-nothing behaviour that our
+    conditional writes rely on (and that real DynamoDB guarantees).
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "_signalfire_locked", False):
+        return
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with _DYNAMO_LOCK:
+            return original(self)
+
+    call_action._signalfire_locked = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+class LambdaContext:
+    """The fields Powertools and our handlers read from a Lambda context."""
+
+    def __init__(self, fn: Function) -> None:
+        self.function_name = fn.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = fn.arn
+        self.memory_limit_in_mb = fn.memory
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{fn.name}"
+        self.log_stream_name = "local"
+        self._timeout = fn.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout * 1000
+
+
+def load_handler(fn: Function) -> Handler:
+    module_name, _, attr = fn.handler.rpartition(".")
+    path = fn.code_uri / (module_name.replace(".", "/") + ".py")
+    if str(fn.code_uri) not in sys.path:
+        sys.path.insert(0, str(fn.code_uri))  # sibling modules, as in the Lambda package
+    spec = importlib.util.spec_from_file_location(f"signalfire_fn_{fn.logical_id}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return getattr(module, attr)
+
+
+class LocalStack:
+    def __init__(self, template_path: str | Path | None = None, *, token: str | None = None,
+                 admin_token: str | None = None, parameters: dict[str, str] | None = None,
+                 outbox: str | None = None) -> None:
+        self.template = Template(template_path or PROJECT_ROOT / "template.yaml", parameters)
+        self.token = token or os.environ.get("SIGNALFIRE_TOKEN") or secrets.token_urlsafe(24)
+        self.admin_token = admin_token or os.environ.get("SIGNALFIRE_ADMIN_TOKEN") or secrets.token_urlsafe(32)
+        self.outbox = outbox
+        self.functions: dict[str, Function] = self.template.functions()
+        self.routes: list[Route] = self.template.routes()
+        self.handlers: dict[str, Handler] = {}
+        self._mock: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        os.environ.update({
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+            "SIGNALFIRE_LOCAL": "true", "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            "MOTO_ACCOUNT_ID": ACCOUNT,
+        })
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        if self.outbox:
+            os.environ["SIGNALFIRE_LOCAL_OUTBOX"] = self.outbox
+        self._apply_function_environment()
+        from moto import mock_aws
+
+        self._mock = mock_aws(config={
+            "stepfunctions": {"execute_state_machine": True},
+            "lambda": {"use_docker": False},
+        })
+        self._mock.start()
+        _serialize_dynamodb()
+        from signalfire import services
+
+        services.reset()
+        self._create_tables()
+        self._create_secrets()
+        self.handlers = {logical: load_handler(fn) for logical, fn in self.functions.items()}
+        self._create_orchestration()
+        return self
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- pieces ----------------------------------------------------------------------
+
+    def _apply_function_environment(self) -> None:
+        """One process hosts every function: their environments are merged
+        (they agree on everything but the Powertools service name)."""
+        merged: dict[str, str] = {}
+        for fn in self.functions.values():
+            for key, value in fn.environment.items():
+                merged.setdefault(key, value)
+        merged["POWERTOOLS_SERVICE_NAME"] = "signalfire-local"
+        os.environ.update(merged)
+
+    def _create_tables(self) -> None:
+        import boto3
+
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        for spec in self.template.table_definitions().values():
+            ddb.create_table(**spec["create"])
+            ttl = spec.get("ttl")
+            if ttl and str(ttl.get("Enabled")).lower() == "true":
+                ddb.update_time_to_live(
+                    TableName=spec["create"]["TableName"],
+                    TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                )
+
+    def _create_secrets(self) -> None:
+        import boto3
+
+        sm = boto3.client("secretsmanager", region_name=REGION)
+        for logical, name in self.template.secrets().items():
+            value = self.admin_token if "admin" in logical.lower() else self.token
+            sm.create_secret(Name=name, SecretString=value)
+
+    def _create_orchestration(self) -> None:
+        """Lambda functions and the state machine in moto, running the real ASL."""
+        machines = self.template.state_machines()
+        if not machines:
+            return
+        from signalfire_local import stepfunctions
+
+        stepfunctions.install_lambda_dispatcher(self.handlers, self.functions)
+        stepfunctions.create_functions(self.functions)
+        for spec in machines.values():
+            stepfunctions.create_state_machine(spec)
+
+    # -- invoking --------------------------------------------------------------------
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        fn = self.functions[logical_id]
+        return self.handlers[logical_id](event, LambdaContext(fn))
