@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +44,14 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("0001-01-01"):
+            return None
+        # Zabbix macros give "2024.05.01 10:12:30": dots are date separators there.
+        if re.match(r"^\d{4}\.\d{2}\.\d{2}", text):
+            for fmt in ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d"):
+                try:
+                    return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+                except ValueError:
+                    continue
             return None
         if text.endswith("Z"):
             text = text[:-1] + "+00:00"
