@@ -128,6 +128,9 @@ def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) ->
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # senders burst (Alertmanager, retries); the default backlog is 5
+        daemon_threads = True
+
+    server = Server((host, port), Handler)
     return server

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import queue
 import secrets
 import sys
 import threading
@@ -67,18 +68,64 @@ class LambdaContext:
         return self._timeout * 1000
 
 
-def load_handler(fn: Function) -> Handler:
+_IMPORT_LOCK = threading.Lock()
+
+
+def load_handler(fn: Function, instance: int = 0) -> Handler:
+    """Load a fresh copy of a function's handler module (and of the sibling
+    modules it imports), as a new Lambda execution environment would."""
     module_name, _, attr = fn.handler.rpartition(".")
     path = fn.code_uri / (module_name.replace(".", "/") + ".py")
-    if str(fn.code_uri) not in sys.path:
-        sys.path.insert(0, str(fn.code_uri))  # sibling modules, as in the Lambda package
-    spec = importlib.util.spec_from_file_location(f"signalfire_fn_{fn.logical_id}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    with _IMPORT_LOCK:
+        if str(fn.code_uri) not in sys.path:
+            sys.path.insert(0, str(fn.code_uri))  # sibling modules, as in the Lambda package
+        spec = importlib.util.spec_from_file_location(f"signalfire_fn_{fn.logical_id}_{instance}", path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        # Forget the siblings so the next instance imports its own copies.
+        for name, mod in list(sys.modules.items()):
+            file = getattr(mod, "__file__", None)
+            if name != spec.name and file and Path(file).resolve().is_relative_to(fn.code_uri):
+                del sys.modules[name]
     return getattr(module, attr)
+
+
+class HandlerPool:
+    """Lambda's concurrency model: each execution environment handles one
+    event at a time, and more environments start when events overlap (up to
+    ``size``; past that an event waits, as under a concurrency limit)."""
+
+    def __init__(self, fn: Function, size: int = 8) -> None:
+        self.fn = fn
+        self.size = size
+        self._free: queue.LifoQueue[Handler] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    def warm(self) -> HandlerPool:
+        self._free.put(self._new())
+        return self
+
+    def _new(self) -> Handler:
+        with self._lock:
+            self._created += 1
+            number = self._created
+        return load_handler(self.fn, number)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        try:
+            handler = self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                may_grow = self._created < self.size
+            handler = self._new() if may_grow else self._free.get()
+        try:
+            return handler(event, context)
+        finally:
+            self._free.put(handler)
 
 
 class LocalStack:
@@ -121,7 +168,7 @@ class LocalStack:
         services.reset()
         self._create_tables()
         self._create_secrets()
-        self.handlers = {logical: load_handler(fn) for logical, fn in self.functions.items()}
+        self.handlers = {logical: HandlerPool(fn).warm() for logical, fn in self.functions.items()}
         self._create_orchestration()
         return self
 

@@ -11,10 +11,12 @@ from conftest import ADMIN_TOKEN, ROOT, FakeContext, http_event
 
 @cache
 def handler(logical_id: str):  # type: ignore[no-untyped-def]
-    from signalfire_local.stack import load_handler
+    """The function's handler behind the local stack's pool: concurrent calls
+    get separate execution environments, as in Lambda."""
+    from signalfire_local.stack import HandlerPool
     from signalfire_local.template import Template
 
-    return load_handler(Template(ROOT / "template.yaml").functions()[logical_id])
+    return HandlerPool(Template(ROOT / "template.yaml").functions()[logical_id], size=64)
 
 
 class Reply:

@@ -276,7 +276,7 @@ class DynamoAlertStore(AlertStore):
         except ConditionFailed:
             return False
 
-    def _status_changes(self, status: IncidentStatus, changes: dict[str, Any], created_at: str) -> tuple[str, dict]:
+    def _status_changes(self, status: IncidentStatus, changes: dict[str, Any]) -> tuple[str, dict]:
         changes = {**changes, "status": status.value, "updated_at": iso(utcnow()),
                    "GSI2PK": f"INCIDENTS#STATUS#{status.value}"}
         names = {f"#c{i}": k for i, k in enumerate(changes)}
@@ -286,7 +286,7 @@ class DynamoAlertStore(AlertStore):
 
     def resolve_incident_if_clear(self, incident_id: str) -> Incident | None:
         now = iso(utcnow())
-        expr, parts = self._status_changes(IncidentStatus.RESOLVED, {"resolved_at": now}, now)
+        expr, parts = self._status_changes(IncidentStatus.RESOLVED, {"resolved_at": now})
         try:
             item = self.t.update(
                 f"INCIDENT#{incident_id}", "META", expr,
@@ -312,7 +312,7 @@ class DynamoAlertStore(AlertStore):
     def transition_incident(self, incident_id: str, allowed_from: set[IncidentStatus],
                             changes: dict[str, Any]) -> Incident:
         status = IncidentStatus(changes.pop("status"))
-        expr, parts = self._status_changes(status, changes, "")
+        expr, parts = self._status_changes(status, changes)
         allowed = {f":a{i}": s.value for i, s in enumerate(sorted(allowed_from))}
         item = self.t.update(
             f"INCIDENT#{incident_id}", "META", expr,

@@ -29,7 +29,7 @@ def _from_dynamo(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Binary):
-        return bytes(value)
+        return value.value  # type: ignore[attr-defined,no-any-return]
     if isinstance(value, dict):
         return {k: _from_dynamo(v) for k, v in value.items()}
     if isinstance(value, list | set):
@@ -42,7 +42,7 @@ def serialize(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def serialize_value(value: Any) -> dict[str, Any]:
-    return _ser.serialize(_to_dynamo(value))
+    return dict(_ser.serialize(_to_dynamo(value)))
 
 
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:

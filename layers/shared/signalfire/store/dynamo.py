@@ -32,8 +32,8 @@ _TRANSIENT = {
 class Page:
     """One page of a query: items plus the opaque token for the next one."""
 
-    def __init__(self, items: list[dict[str, Any]], next_token: str | None) -> None:
-        self.items = items
+    def __init__(self, items: list[Any], next_token: str | None) -> None:
+        self.items: list[Any] = items
         self.next_token = next_token
 
 

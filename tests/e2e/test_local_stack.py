@@ -1,0 +1,68 @@
+"""The local stack as a newcomer meets it: a real process, real HTTP."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+
+import pytest
+from conftest import start_local, stop_local
+
+pytestmark = pytest.mark.e2e
+
+
+def test_first_alert_goes_through(local):
+    with local.sender() as s, local.admin_client() as a:
+        r = s.post("/alerts/webhook/", json={"name": "DiskFull", "severity": "critical",
+                                             "labels": {"host": "web-1"}, "description": "/ is 97% full"})
+        assert r.status_code == 202, r.text
+        body = r.json()
+        assert body["alerts_created"] == 1 and body["incidents_created"] == 1
+        incident_id = body["incidents"][0]["incident_id"]
+        detail = a.get(f"/incidents/{incident_id}/").json()
+        assert detail["incident"]["title"] == "DiskFull"
+        assert detail["alerts"][0]["labels"]["host"] == "web-1"
+
+
+def test_every_route_needs_a_token(local):
+    import httpx
+
+    for method, path in [("GET", "/alerts/webhook/"), ("POST", "/alerts/webhook/"), ("GET", "/alerts/"),
+                         ("GET", "/incidents/"), ("POST", "/alerts/webhook/grafana")]:
+        r = httpx.request(method, local.url + path, content=b"{}", timeout=10)
+        assert r.status_code == 401, (method, path, r.text)
+
+
+def test_bad_input_is_4xx_over_http(local):
+    with local.sender() as s:
+        assert s.post("/alerts/webhook/", content=b"{nope").status_code == 400
+        assert s.post("/alerts/webhook/nagios/", json={"name": "x"}).status_code == 404
+        assert s.post("/alerts/webhook/zabbix", json={"name": "x"}).status_code == 400
+        big = {"name": "x", "description": "y" * (1024 * 1024 + 10)}
+        r = s.post("/alerts/webhook/", content=json.dumps(big).encode())
+        assert r.status_code == 413, r.text
+
+
+def test_fifty_concurrent_identical_webhooks_over_http(local):
+    payload = {"name": "ConcurrencyProbe", "severity": "warning", "fingerprint": "probe-1",
+               "labels": {"host": "c1"}}
+    with local.sender() as s:
+        def send(_: int) -> dict:
+            r = s.post("/alerts/webhook/generic/", json=payload)
+            assert r.status_code == 202, r.text
+            return r.json()
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+            results = list(pool.map(send, range(50)))
+    assert sum(r["alerts_created"] for r in results) == 1
+    assert sum(r["incidents_created"] for r in results) == 1
+    assert sum(r["alerts_unchanged"] for r in results) == 49
+    with local.admin_client() as a:
+        alerts = a.get("/alerts/", params={"source": "generic"}).json()["items"]
+        assert [x["name"] for x in alerts].count("ConcurrencyProbe") == 1
+
+
+def test_ctrl_c_stops_cleanly(tmp_path):
+    stack = start_local(tmp_path)
+    assert stop_local(stack) == 0
+    assert "stopped" in stack.log.read_text()
