@@ -37,10 +37,10 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
     """moto with the template's table and token secrets; services reset."""
     import boto3
     from moto import mock_aws
-    from signalfire import services
-    from signalfire_local.template import Template
 
+    from signalfire import services
     from signalfire_local.stack import _serialize_dynamodb
+    from signalfire_local.template import Template
 
     template = Template(ROOT / "template.yaml")
     with mock_aws():

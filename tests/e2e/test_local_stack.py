@@ -6,6 +6,7 @@ import concurrent.futures
 import json
 
 import pytest
+
 from conftest import start_local, stop_local
 
 pytestmark = pytest.mark.e2e

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+
 from conftest import ADMIN_TOKEN
 from helpers import api, webhook
 
@@ -137,3 +138,16 @@ def test_bad_action_body_is_400(moto_stack):
     assert api("POST", f"/incidents/{inc}/notes", body={"nope": 1}).status == 400
     assert api("POST", f"/incidents/{inc}/notes", body={"text": "   "}).status == 400
     assert json.dumps(api("GET", f"/incidents/{inc}").json)  # still readable
+
+
+def test_huge_incompressible_rejected_body_is_kept_truncated(moto_stack):
+    import base64
+    import os
+
+    body = base64.b64encode(os.urandom(700 * 1024))  # ~930 KB of text that gzip cannot shrink much
+    assert webhook(body).status == 400
+    item = api("GET", "/alerts/rejected/").json["items"][0]
+    assert item["body_truncated"] is True and item["body_bytes"] == len(body)
+    detail = api("GET", f"/alerts/rejected/{item['id']}").json
+    assert 100_000 < len(detail["body"]) < len(body)
+    assert body.decode().startswith(detail["body"])

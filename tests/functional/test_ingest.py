@@ -8,6 +8,7 @@ import copy
 import threading
 
 import pytest
+
 from helpers import api, webhook
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+
 from signalfire.alerts.drivers import DRIVERS, detect_driver, get_driver, parse_webhook
 from signalfire.alerts.models import ParsedAlert, ParsedPayload
 from signalfire.errors import PayloadValidationError, UnknownDriverError

@@ -1,4 +1,5 @@
 import pytest
+
 from signalfire.alerts.drivers import parse_webhook
 from signalfire.alerts.drivers.datadog import datadog_severity
 from signalfire.alerts.models import AlertStatus, Severity

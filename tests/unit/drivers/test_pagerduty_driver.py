@@ -1,4 +1,5 @@
 import pytest
+
 from signalfire.alerts.drivers import parse_webhook
 from signalfire.alerts.models import AlertStatus, Severity
 from signalfire.errors import PayloadValidationError

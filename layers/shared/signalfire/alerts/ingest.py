@@ -190,11 +190,11 @@ class IngestService:
             event = HistoryEvent.DEESCALATED
         else:
             event = HistoryEvent.UPDATED
-        if event == HistoryEvent.ESCALATED and p.is_firing and incident_id:
-            if self.store.escalate_incident(incident_id, p.severity):
-                outcome.result.incidents_updated += 1
-                outcome.incidents.append(IncidentChange(incident_id=incident_id, event=IncidentEvent.ESCALATED,
-                                                        severity=p.severity.value, alert_fingerprint=p.fingerprint))
+        escalates = event == HistoryEvent.ESCALATED and p.is_firing and incident_id
+        if escalates and self.store.escalate_incident(incident_id, p.severity):  # type: ignore[arg-type]
+            outcome.result.incidents_updated += 1
+            outcome.incidents.append(IncidentChange(incident_id=incident_id, event=IncidentEvent.ESCALATED,
+                                                    severity=p.severity.value, alert_fingerprint=p.fingerprint))
         alert = old.model_copy(update={
             "name": p.name, "severity": p.severity, "status": p.status, "description": p.description,
             "labels": p.labels, "annotations": p.annotations, "raw_payload": p.raw_payload,

@@ -17,8 +17,10 @@ REJECTED#<sha256>      META                   a rejected body, with a count (TTL
 from __future__ import annotations
 
 import abc
+import contextlib
 import gzip
 import os
+import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -303,11 +305,10 @@ class DynamoAlertStore(AlertStore):
     def _release_group(self, incident: Incident) -> None:
         if not incident.group_id:
             return
-        try:
+        # If the condition fails the group already points at a newer incident.
+        with contextlib.suppress(ConditionFailed):
             self.t.delete(f"GROUP#{incident.group_id}", "OPEN", condition="incident_id = :id",
                           values={":id": incident.id})
-        except ConditionFailed:
-            pass  # the group already points at a newer incident
 
     def transition_incident(self, incident_id: str, allowed_from: set[IncidentStatus],
                             changes: dict[str, Any]) -> Incident:
@@ -383,14 +384,8 @@ class DynamoAlertStore(AlertStore):
     @staticmethod
     def _rejected_from(item: dict[str, Any]) -> RejectedPayload:
         body = item.get("body_gz") or b""
-        try:
-            text = gzip.decompress(body).decode("utf-8", errors="replace") if body else ""
-        except (OSError, EOFError):
-            text = ""  # a truncated gzip stream
-            try:
-                text = gzip.GzipFile(fileobj=__import__("io").BytesIO(body)).read().decode("utf-8", "replace")
-            except (OSError, EOFError):
-                pass
+        # A truncated body is a cut gzip stream: decompress what is there.
+        text = zlib.decompressobj(wbits=31).decompress(body).decode("utf-8", "replace") if body else ""
         return RejectedPayload(
             id=item["PK"].split("#", 1)[1], reason=item.get("reason", ""), status_code=item.get("status_code", 400),
             driver=item.get("driver", ""), path=item.get("path", ""), content_type=item.get("content_type", ""),
