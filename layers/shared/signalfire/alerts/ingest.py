@@ -190,8 +190,8 @@ class IngestService:
             event = HistoryEvent.DEESCALATED
         else:
             event = HistoryEvent.UPDATED
-        escalates = event == HistoryEvent.ESCALATED and p.is_firing and incident_id
-        if escalates and self.store.escalate_incident(incident_id, p.severity):  # type: ignore[arg-type]
+        escalates = event == HistoryEvent.ESCALATED and p.is_firing
+        if escalates and incident_id and self.store.escalate_incident(incident_id, p.severity):
             outcome.result.incidents_updated += 1
             outcome.incidents.append(IncidentChange(incident_id=incident_id, event=IncidentEvent.ESCALATED,
                                                     severity=p.severity.value, alert_fingerprint=p.fingerprint))
