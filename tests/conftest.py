@@ -51,6 +51,8 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
         sm = boto3.client("secretsmanager")
         sm.create_secret(Name="sf/webhook", SecretString=WEBHOOK_TOKEN)
         sm.create_secret(Name="sf/admin", SecretString=ADMIN_TOKEN)
+        sm.create_secret(Name="sf/signing", SecretString="{}")
+        monkeypatch.setenv("SIGNALFIRE_SIGNING_SECRET", "sf/signing")
         monkeypatch.setenv("SIGNALFIRE_TABLE", spec["TableName"])
         monkeypatch.setenv("SIGNALFIRE_WEBHOOK_TOKEN_SECRET", "sf/webhook")
         monkeypatch.setenv("SIGNALFIRE_ADMIN_TOKEN_SECRET", "sf/admin")
@@ -80,13 +82,15 @@ def lambda_context() -> FakeContext:
 
 def http_event(method: str, path: str, body: Any = None, *, token: str | None = WEBHOOK_TOKEN,
                query: dict[str, str] | None = None, route_key: str | None = None,
-               path_params: dict[str, str] | None = None) -> dict[str, Any]:
+               path_params: dict[str, str] | None = None,
+               extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway HTTP API (2.0) event, as the local stack builds it."""
     from signalfire_local.server import build_event
 
     headers = {"content-type": "application/json", "host": "localhost"}
     if token:
         headers["authorization"] = f"Bearer {token}"
+    headers.update(extra_headers or {})
     raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
     from urllib.parse import urlencode
 

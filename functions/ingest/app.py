@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signalfire import services
 from signalfire.alerts.drivers import DRIVERS
+from signalfire.alerts.signatures import SignatureVerifier
 from signalfire.alerts.webhooks import WebhookRequest, WebhookService
 from signalfire.auth import Role
 from signalfire.handlers.resolver import make_resolver
@@ -32,7 +33,8 @@ def webhook_service() -> WebhookService:
         starter = run_starter()
     except ImportError:
         pass
-    return WebhookService(services.alert_store(), get_settings().max_body_bytes, starter)
+    signatures = SignatureVerifier(services.token_verifier().signing_keys)
+    return WebhookService(services.alert_store(), get_settings().max_body_bytes, starter, signatures)
 
 
 services.register(webhook_service)
@@ -59,7 +61,7 @@ def _receive(driver: str | None) -> Response:
     headers = app.current_event.headers or {}
     request = WebhookRequest(
         body=app.raw_body(), driver=driver, pipeline=app.query("pipeline"),
-        path=app.current_event.path, content_type=headers.get("content-type", ""),
+        path=app.current_event.path, content_type=headers.get("content-type", ""), headers=dict(headers),
     )
     accepted = webhook_service().receive(request)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON,

@@ -213,7 +213,11 @@ class LocalStack:
 
         sm = boto3.client("secretsmanager", region_name=REGION)
         for logical, name in self.template.secrets().items():
-            value = self.admin_token if "admin" in logical.lower() else self.token
+            props = self.template.resources[logical].get("Properties") or {}
+            if "SecretString" in props:  # a fixed initial value, e.g. the signing keys' "{}"
+                value = str(self.template.resolve(props["SecretString"]))
+            else:  # generated in AWS: the local tokens
+                value = self.admin_token if "admin" in logical.lower() else self.token
             sm.create_secret(Name=name, SecretString=value)
 
     def _create_orchestration(self) -> None:

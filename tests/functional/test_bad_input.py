@@ -151,3 +151,23 @@ def test_huge_incompressible_rejected_body_is_kept_truncated(moto_stack):
     detail = api("GET", f"/alerts/rejected/{item['id']}").json
     assert 100_000 < len(detail["body"]) < len(body)
     assert body.decode().startswith(detail["body"])
+
+
+def test_signed_sender_with_bad_signature_is_401_and_not_kept(moto_stack, monkeypatch):
+    import boto3
+
+    from signalfire import services
+
+    boto3.client("secretsmanager").put_secret_value(SecretId="sf/signing", SecretString='{"generic": "sign-key"}')
+    services.reset()
+    r = webhook({"name": "signed"}, extra_headers={"x-signalfire-signature": "sha256=00"})
+    assert r.status == 401 and "signature" in r.json["message"]
+    unsigned = webhook({"name": "signed"})
+    assert unsigned.status == 401 and "not signed" in unsigned.json["message"]
+    assert api("GET", "/alerts/rejected/").json["count"] == 0
+    import hashlib
+    import hmac
+
+    body = json.dumps({"name": "signed"}).encode()
+    good = hmac.new(b"sign-key", body, hashlib.sha256).hexdigest()
+    assert webhook(body, extra_headers={"x-signalfire-signature": f"sha256={good}"}).status == 202

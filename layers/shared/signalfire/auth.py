@@ -53,6 +53,14 @@ class TokenVerifier:
         text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
         return [t.strip() for t in text.replace("\n", ",").split(",") if t.strip()]
 
+    def signing_keys(self) -> dict[str, str]:
+        """Per-driver webhook signing keys (empty when none are configured)."""
+        if not self.settings.signing_secret:
+            return {}
+        from signalfire.alerts.signatures import parse_keys
+
+        return parse_keys(self.provider.get(self.settings.signing_secret, max_age=self.settings.secret_cache_seconds))
+
     def role_of(self, token: str | None) -> Role:
         if not token:
             raise UnauthorizedError("missing token: send 'Authorization: Bearer <token>' or append ?token=<token>")

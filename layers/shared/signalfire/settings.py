@@ -16,6 +16,7 @@ class Settings(BaseModel):
     state_machine_arn: str = ""
     webhook_token_secret: str = "signalfire/webhook-token"
     admin_token_secret: str = "signalfire/admin-token"
+    signing_secret: str = ""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     audit_retention_days: int = Field(default=90, ge=1)
     environment: str = "production"
@@ -41,6 +42,7 @@ class Settings(BaseModel):
             "state_machine_arn": env.STATE_MACHINE_ARN,
             "webhook_token_secret": env.WEBHOOK_TOKEN_SECRET,
             "admin_token_secret": env.ADMIN_TOKEN_SECRET,
+            "signing_secret": env.SIGNING_SECRET,
             "max_body_bytes": env.MAX_BODY_BYTES,
             "audit_retention_days": env.AUDIT_RETENTION_DAYS,
             "environment": env.ENVIRONMENT,

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from signalfire.alerts.ingest import IngestOutcome, IngestService
+from signalfire.alerts.signatures import SignatureVerifier
 from signalfire.errors import (
     InvalidJSONError,
     NotFoundError,
@@ -33,6 +34,7 @@ class WebhookRequest(BaseModel):
     pipeline: str | None = None
     path: str = ""
     content_type: str = ""
+    headers: dict[str, str] = Field(default_factory=dict)
 
 
 class WebhookAccepted(BaseModel):
@@ -55,8 +57,10 @@ def rejected_id(path: str, body: bytes) -> str:
 
 
 class WebhookService:
-    def __init__(self, store: AlertStore, max_body_bytes: int, start_runs: RunStarter | None = None) -> None:
+    def __init__(self, store: AlertStore, max_body_bytes: int, start_runs: RunStarter | None = None,
+                 signatures: SignatureVerifier | None = None) -> None:
         self.store = store
+        self.signatures = signatures
         self.ingest = IngestService(store)
         self.max_body_bytes = max_body_bytes
         self.start_runs = start_runs
@@ -67,8 +71,10 @@ class WebhookService:
             from signalfire.alerts.drivers import parse_webhook
 
             parsed = parse_webhook(payload, driver=req.driver)
+            if self.signatures is not None:
+                self.signatures.verify(parsed.source, req.headers, req.body)
         except SignalfireError as exc:
-            if exc.http_status < 500:
+            if exc.http_status < 500 and exc.http_status != 401:
                 self._keep(req, exc)
             raise
         outcome = self.ingest.process(parsed)
