@@ -3,21 +3,13 @@ schema the tests use cannot drift from the one we deploy."""
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT / "layers" / "shared", ROOT / "local"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+from support import ADMIN_TOKEN, ROOT, WEBHOOK_TOKEN, CallCounter, FakeContext
 
-WEBHOOK_TOKEN = "test-webhook-token"
-ADMIN_TOKEN = "test-admin-token"
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
 @pytest.fixture
@@ -62,57 +54,9 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
         services.reset()
 
 
-class FakeContext:
-    function_name = "test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    memory_limit_in_mb = 512
-    aws_request_id = "req-1"
-    log_group_name = "/aws/lambda/test"
-    log_stream_name = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30000
-
-
 @pytest.fixture
 def lambda_context() -> FakeContext:
     return FakeContext()
-
-
-def http_event(method: str, path: str, body: Any = None, *, token: str | None = WEBHOOK_TOKEN,
-               query: dict[str, str] | None = None, route_key: str | None = None,
-               path_params: dict[str, str] | None = None,
-               extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway HTTP API (2.0) event, as the local stack builds it."""
-    from signalfire_local.server import build_event
-
-    headers = {"content-type": "application/json", "host": "localhost"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    headers.update(extra_headers or {})
-    raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
-    from urllib.parse import urlencode
-
-    return build_event(route_key or f"{method} {path}", method, path, urlencode(query or {}), headers, raw,
-                       path_params or {}, "127.0.0.1")
-
-
-class CallCounter:
-    """Counts the AWS API calls our code makes (botocore before-call events)."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __call__(self, event_name: str = "", **kwargs: Any) -> None:
-        self.calls.append(event_name.split(".")[-1])
-
-    def writes(self) -> list[str]:
-        return [c for c in self.calls if c in {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems",
-                                               "BatchWriteItem"}]
-
-    def reset(self) -> None:
-        self.calls.clear()
 
 
 @pytest.fixture
@@ -122,10 +66,3 @@ def dynamodb_calls(moto_stack: dict) -> CallCounter:
     counter = CallCounter()
     aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", counter)
     return counter
-
-
-def load_events_dir() -> dict[str, Any]:
-    return {p.name: json.loads(p.read_text()) for p in (ROOT / "events").glob("*.json")}
-
-
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")

@@ -2,84 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "e2e-webhook-token"
-ADMIN = "e2e-admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Local:
-    url: str
-    token: str
-    admin: str
-    process: subprocess.Popen
-    outbox: Path
-    log: Path
-
-    def admin_client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.admin}"}, timeout=30)
-
-    def sender(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
-
-
-def start_local(tmp: Path, *params: str) -> Local:
-    port = free_port()
-    outbox = tmp / "outbox.jsonl"
-    log = tmp / "local.log"
-    cmd = [sys.executable, "-m", "signalfire_local.cli", "local", "--port", str(port), "--token", TOKEN,
-           "--admin-token", ADMIN, "--outbox", str(outbox)]
-    for p in params:
-        cmd += ["--param", p]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers" / "shared"), str(ROOT / "local"),
-                                         env.get("PYTHONPATH", "")])
-    fh = open(log, "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"signalfire local exited early:\n{log.read_text()}")
-        try:
-            r = httpx.get(f"{url}/alerts/webhook/", params={"token": TOKEN}, timeout=2)
-            if r.status_code == 200:
-                return Local(url, TOKEN, ADMIN, proc, outbox, log)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"signalfire local did not answer in 60 s:\n{log.read_text()}")
-
-
-def stop_local(local: Local) -> int:
-    if local.process.poll() is None:
-        local.process.send_signal(signal.SIGINT)
-        try:
-            return local.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            local.process.kill()
-            return -9
-    return local.process.returncode
+from localproc import Local, start_local, stop_local
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
+from localproc import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import start_local, stop_local
+from localproc import start_local, stop_local
 
 pytestmark = pytest.mark.e2e
 

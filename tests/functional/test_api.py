@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import api, webhook
+from handler_calls import api, webhook
 
 
 def _fire(name: str, severity: str = "warning", host: str = "h1", status: str = "firing") -> dict:
@@ -76,3 +76,12 @@ def test_alert_detail_has_history(moto_stack):
     detail = api("GET", f"/alerts/{created['alerts'][0]['alert_id']}").json
     assert [h["event"] for h in detail["history"]] == ["created", "escalated"]
     assert detail["alert"]["labels"]["host"] == "m1"
+
+
+def test_pipeline_routes_are_served_by_the_api_function(moto_stack):
+    listed = api("GET", "/pipelines/").json
+    assert {"local-monitor", "local-smart", "direct", "health-checked", "ai-analyzed", "full"} <= {
+        p["name"] for p in listed["items"]}
+    bad = api("POST", "/pipelines/", body={"name": "mine", "config": {"version": "1.0", "nodes": [
+        {"id": "weird", "type": "bogus"}]}})
+    assert bad.status == 400 and "weird" in bad.json["message"]

@@ -7,8 +7,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ADMIN_TOKEN
-from helpers import api, webhook
+from handler_calls import api, webhook
+from support import ADMIN_TOKEN
 
 
 def test_no_token_is_401_and_wrong_token_is_401(moto_stack):
@@ -18,13 +18,13 @@ def test_no_token_is_401_and_wrong_token_is_401(moto_stack):
 
 
 def test_query_token_is_accepted(moto_stack):
-    from conftest import WEBHOOK_TOKEN
+    from support import WEBHOOK_TOKEN
 
     assert webhook({"name": "x"}, token=None, query={"token": WEBHOOK_TOKEN}).status == 202
 
 
 def test_webhook_token_cannot_use_management_routes(moto_stack):
-    from conftest import WEBHOOK_TOKEN
+    from support import WEBHOOK_TOKEN
 
     r = api("GET", "/incidents/", token=WEBHOOK_TOKEN)
     assert r.status == 403 and "admin token" in r.json["message"]

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from helpers import api, webhook
+from handler_calls import api, webhook
 
 
 def am_group(status: str = "firing", alerts: list[dict] | None = None, group_key: str = '{}:{alertname="DiskFull"}'):

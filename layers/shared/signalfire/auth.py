@@ -59,7 +59,8 @@ class TokenVerifier:
             return {}
         from signalfire.alerts.signatures import parse_keys
 
-        return parse_keys(self.provider.get(self.settings.signing_secret, max_age=self.settings.secret_cache_seconds))
+        raw = self.provider.get(self.settings.signing_secret, max_age=self.settings.secret_cache_seconds)
+        return parse_keys(raw if isinstance(raw, str | bytes) else None)
 
     def role_of(self, token: str | None) -> Role:
         if not token:

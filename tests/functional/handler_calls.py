@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import Any
 
-from conftest import ADMIN_TOKEN, ROOT, FakeContext, http_event
+from support import ADMIN_TOKEN, ROOT, FakeContext, http_event
 
 
 @cache

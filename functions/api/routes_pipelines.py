@@ -1,0 +1,146 @@
+"""Pipeline definition routes (included by app.py, which also checks the
+admin token and maps signalfire errors to HTTP answers).
+
+GET    /pipelines                     list presets + custom (?limit=&next_token=)
+POST   /pipelines                     create {name, description, config, tags, activate?}
+POST   /pipelines/validate            dry run: 200 {valid, nodes, count} or 400
+GET    /pipelines/<name>              the active version (?version=N for another)
+PUT    /pipelines/<name>              new version {config, description?, tags?, activate?}
+GET    /pipelines/<name>/versions     every version, newest first
+POST   /pipelines/<name>/activate     {version}
+POST   /pipelines/<name>/deactivate
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from signalfire.errors import BadRequestError
+from signalfire.pipelines.compile import compile_definition
+from signalfire.pipelines.factory import pipeline_store
+from signalfire.pipelines.models import PipelineDefinition
+
+router = APIGatewayHttpRouter()
+
+
+class CreateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = Field(default="", max_length=2000)
+    config: dict[str, Any]
+    tags: dict[str, Any] = Field(default_factory=dict)
+    activate: bool = True
+    created_by: str = Field(default="", max_length=256)
+
+
+class UpdateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any]
+    description: str | None = Field(default=None, max_length=2000)
+    tags: dict[str, Any] | None = None
+    activate: bool = True
+    created_by: str = Field(default="", max_length=256)
+
+
+class ActivateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+
+
+def _body(model: type[BaseModel], *, allow_empty: bool = False) -> Any:
+    raw = router.current_event.decoded_body or ""
+    if not raw.strip():
+        if allow_empty:
+            return model.model_validate({})
+        raise BadRequestError("a JSON body is required")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+        raise BadRequestError("; ".join(problems), details={"errors": problems}) from None
+
+
+def _query_int(name: str, default: int | None, lo: int, hi: int | None = None) -> int | None:
+    raw = router.current_event.get_query_string_value(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequestError(f"{name} must be an integer") from None
+    if value < lo or (hi is not None and value > hi):
+        raise BadRequestError(f"{name} must be between {lo} and {hi}" if hi else f"{name} must be >= {lo}")
+    return value
+
+
+def _out(d: PipelineDefinition) -> dict[str, Any]:
+    return d.model_dump(mode="json")
+
+
+@router.get("/pipelines")
+def list_pipelines() -> dict:
+    limit = _query_int("limit", 50, 1, 200) or 50
+    token = router.current_event.get_query_string_value("next_token") or None
+    page = pipeline_store().list(limit=limit, next_token=token)
+    return {"items": [_out(d) for d in page.items], "next_token": page.next_token}
+
+
+@router.post("/pipelines/validate")
+def validate_pipeline() -> dict:
+    raw = router.current_event.decoded_body or ""
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except json.JSONDecodeError:
+        raise BadRequestError("body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequestError('body must be a pipeline config {"version", "nodes"} or {"config": {...}}')
+    config = body["config"] if "config" in body and "nodes" not in body else body
+    nodes = compile_definition(config)
+    return {"valid": True, "nodes": nodes, "count": len(nodes)}
+
+
+@router.post("/pipelines")
+def create_pipeline() -> tuple[dict, int]:
+    b: CreateBody = _body(CreateBody)
+    created = pipeline_store().create(b.name, b.config, description=b.description, tags=b.tags,
+                                      created_by=b.created_by, activate=b.activate)
+    return _out(created), 201
+
+
+@router.get("/pipelines/<name>")
+def get_pipeline(name: str) -> dict:
+    return _out(pipeline_store().get(name, _query_int("version", None, 1)))
+
+
+@router.put("/pipelines/<name>")
+def update_pipeline(name: str) -> dict:
+    b: UpdateBody = _body(UpdateBody)
+    return _out(pipeline_store().update(name, b.config, description=b.description, tags=b.tags,
+                                        updated_by=b.created_by, activate=b.activate))
+
+
+@router.get("/pipelines/<name>/versions")
+def pipeline_versions(name: str) -> dict:
+    versions = pipeline_store().history(name)
+    return {"name": name, "items": [_out(d) for d in versions]}
+
+
+@router.post("/pipelines/<name>/activate")
+def activate_pipeline(name: str) -> dict:
+    b: ActivateBody = _body(ActivateBody)
+    return _out(pipeline_store().activate(name, b.version))
+
+
+@router.post("/pipelines/<name>/deactivate")
+def deactivate_pipeline(name: str) -> dict:
+    return _out(pipeline_store().deactivate(name))

@@ -1,0 +1,63 @@
+"""Helpers shared by the test suites (importable as ``support``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WEBHOOK_TOKEN = "test-webhook-token"
+ADMIN_TOKEN = "test-admin-token"
+
+
+class FakeContext:
+    function_name = "test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    memory_limit_in_mb = 512
+    aws_request_id = "req-1"
+    log_group_name = "/aws/lambda/test"
+    log_stream_name = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30000
+
+
+def http_event(method: str, path: str, body: Any = None, *, token: str | None = WEBHOOK_TOKEN,
+               query: dict[str, str] | None = None, route_key: str | None = None,
+               path_params: dict[str, str] | None = None,
+               extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (2.0) event, as the local stack builds it."""
+    from urllib.parse import urlencode
+
+    from signalfire_local.server import build_event
+
+    headers = {"content-type": "application/json", "host": "localhost"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    headers.update(extra_headers or {})
+    raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
+    return build_event(route_key or f"{method} {path}", method, path, urlencode(query or {}), headers, raw,
+                       path_params or {}, "127.0.0.1")
+
+
+class CallCounter:
+    """Counts the AWS API calls our code makes (botocore before-call events)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, event_name: str = "", **kwargs: Any) -> None:
+        self.calls.append(event_name.split(".")[-1])
+
+    def writes(self) -> list[str]:
+        return [c for c in self.calls if c in {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems",
+                                               "BatchWriteItem"}]
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+def load_events_dir() -> dict[str, Any]:
+    return {p.name: json.loads(p.read_text()) for p in (ROOT / "events").glob("*.json")}
