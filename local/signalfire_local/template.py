@@ -49,9 +49,10 @@ class Route:
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
 
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.method not in ("ANY", method):
-            return None
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The path template as a regex with a named group per parameter
+        (``{proxy+}`` is greedy)."""
         pattern = "^"
         for part in re.split(r"(\{[^}]+\})", self.path):
             if part.startswith("{") and part.endswith("+}"):
@@ -60,7 +61,12 @@ class Route:
                 pattern += f"(?P<{part[1:-1]}>[^/]+)"
             else:
                 pattern += re.escape(part)
-        found = re.match(pattern + "$", path)
+        return re.compile(pattern + "$")
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        found = self.regex.match(path)
         return found.groupdict() if found else None
 
     @property
@@ -200,16 +206,7 @@ class Template:
         return out
 
     def routes(self) -> list[Route]:
-        routes = []
-        for logical, res in self.of_type("AWS::Serverless::Function").items():
-            for event in ((res.get("Properties") or {}).get("Events") or {}).values():
-                if event.get("Type") != "HttpApi":
-                    continue
-                props = event.get("Properties") or {}
-                routes.append(Route(method=str(props.get("Method", "ANY")).upper().replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY"),
-                                    path=props.get("Path", "/{proxy+}"), function=logical))
-        routes.sort(key=lambda r: r.specificity, reverse=True)
-        return routes
+        return http_routes(self.doc)
 
     def schedules(self) -> list[tuple[str, str]]:
         """(function, schedule expression) for every Schedule/ScheduleV2 event."""
@@ -250,3 +247,20 @@ class Template:
                 "type": str(self.resolve(props.get("Type", "STANDARD"))),
             }
         return out
+
+
+def http_routes(doc: dict[str, Any]) -> list[Route]:
+    """Every HttpApi event route in a template, most specific first (the
+    order in which API Gateway matches them)."""
+    routes = []
+    for logical, res in (doc.get("Resources") or {}).items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in ((res.get("Properties") or {}).get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            props = event.get("Properties") or {}
+            method = str(props.get("Method", "ANY")).upper().replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY")
+            routes.append(Route(method=method, path=props.get("Path", "/{proxy+}"), function=logical))
+    routes.sort(key=lambda r: r.specificity, reverse=True)
+    return routes
