@@ -141,3 +141,12 @@ def test_fifty_identical_webhooks_at_once_give_one_alert_and_one_incident(moto_s
 @pytest.mark.parametrize("driver", [None, "alertmanager"])
 def test_trailing_slash_and_forced_driver(moto_stack, driver):
     assert webhook(am_group(), driver=driver).status == 202
+
+
+def test_repeated_group_costs_one_batch_read_and_no_write(moto_stack, dynamodb_calls):
+    group = am_group(alerts=[am_alert("DiskFull", f"web-{i}") for i in range(12)])
+    assert webhook(group).json["alerts_created"] == 12
+    dynamodb_calls.reset()
+    again = webhook(group).json
+    assert again["alerts_unchanged"] == 12 and again["run_ids"] == []
+    assert dynamodb_calls.calls == ["BatchGetItem"]

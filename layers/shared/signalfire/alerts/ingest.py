@@ -91,9 +91,11 @@ class IngestService:
     def process(self, parsed: ParsedPayload) -> IngestOutcome:
         outcome = IngestOutcome(source=parsed.source)
         to_check: set[str] = set()
+        # One round trip for the whole group: a repeated group costs one read.
+        known = self.store.get_alerts([alert_id(parsed.source, p.fingerprint) for p in parsed.alerts])
         for p in parsed.alerts:
             try:
-                change = self._process_one(parsed, p, outcome)
+                change = self._process_one(parsed, p, outcome, known.get(alert_id(parsed.source, p.fingerprint)))
             except ConditionFailed as exc:  # ran out of attempts against concurrent writers
                 raise ConcurrentUpdateError(f"alert {p.fingerprint!r} kept changing underneath; retry") from exc
             outcome.alerts.append(change)
@@ -127,12 +129,14 @@ class IngestService:
                                                     severity=p.severity.value, alert_fingerprint=p.fingerprint))
         return incident
 
-    def _process_one(self, parsed: ParsedPayload, p: ParsedAlert, outcome: IngestOutcome) -> AlertChange:
+    def _process_one(self, parsed: ParsedPayload, p: ParsedAlert, outcome: IngestOutcome,
+                     prefetched: Alert | None) -> AlertChange:
         aid = alert_id(parsed.source, p.fingerprint)
         digest = content_hash(p)
         last_error: ConditionFailed | None = None
-        for _ in range(MAX_ATTEMPTS):
-            existing = self.store.get_alert(aid)
+        for attempt in range(MAX_ATTEMPTS):
+            # The prefetched read serves the first attempt; a lost race re-reads.
+            existing = prefetched if attempt == 0 else self.store.get_alert(aid)
             try:
                 if existing is None:
                     return self._create(parsed, p, aid, digest, outcome)

@@ -48,6 +48,10 @@ class AlertStore(abc.ABC):
     def get_alert(self, alert_id: str) -> Alert | None: ...
 
     @abc.abstractmethod
+    def get_alerts(self, alert_ids: list[str]) -> dict[str, Alert]:
+        """Several alerts in one round trip (consistent), by id."""
+
+    @abc.abstractmethod
     def create_alert(self, alert: Alert, history: AlertHistory, incident: Incident | None) -> None:
         """Create ``alert`` (ConditionFailed if it exists) and link it to ``incident``."""
 
@@ -143,6 +147,13 @@ class DynamoAlertStore(AlertStore):
     def get_alert(self, alert_id: str) -> Alert | None:
         item = self.t.get(f"ALERT#{alert_id}", "META")
         return self._alert_from(item) if item else None
+
+    def get_alerts(self, alert_ids: list[str]) -> dict[str, Alert]:
+        if len(alert_ids) == 1:
+            one = self.get_alert(alert_ids[0])
+            return {one.id: one} if one else {}
+        items = self.t.batch_get([(f"ALERT#{a}", "META") for a in alert_ids])
+        return {alert.id: alert for alert in map(self._alert_from, items)}
 
     def _link_actions(self, alert: Alert, incident: Incident, firing: int) -> list[dict[str, Any]]:
         now = iso(utcnow())

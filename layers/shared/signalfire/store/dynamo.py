@@ -79,6 +79,27 @@ class DynamoTable:
         item = resp.get("Item")
         return deserialize(item) if item else None
 
+    def batch_get(self, keys: list[tuple[str, str]], consistent: bool = True) -> list[dict[str, Any]]:
+        """Fetch up to any number of items by (PK, SK), 100 keys a call,
+        retrying what DynamoDB leaves unprocessed."""
+        found: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):
+            request: dict[str, Any] = {self.table_name: {
+                "Keys": [serialize({"PK": pk, "SK": sk}) for pk, sk in unique[start:start + 100]],
+                "ConsistentRead": consistent,
+            }}
+            for _ in range(8):
+                with self._errors():
+                    resp = self.client.batch_get_item(RequestItems=request)
+                found += [deserialize(i) for i in resp.get("Responses", {}).get(self.table_name, [])]
+                request = resp.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise StoreUnavailableError("the alert store is busy; retry shortly")
+        return found
+
     def put(self, item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
             values: dict[str, Any] | None = None) -> None:
         kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item)}
