@@ -32,10 +32,10 @@ def main() -> None:
                        "POWERTOOLS_LOG_LEVEL": "WARNING", "SIGNALFIRE_LOCAL": "true"})
     import boto3
     from moto import mock_aws
-    from support import ADMIN_TOKEN, WEBHOOK_TOKEN, CallCounter
 
     from signalfire import aws, services
     from signalfire_local.template import Template
+    from support import ADMIN_TOKEN, WEBHOOK_TOKEN, CallCounter
 
     with mock_aws():
         spec = Template(ROOT / "template.yaml").table_definitions()["Table"]["create"]

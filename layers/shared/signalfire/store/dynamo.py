@@ -100,32 +100,34 @@ class DynamoTable:
                 raise StoreUnavailableError("the alert store is busy; retry shortly")
         return found
 
+    def _request(self, *, item: dict[str, Any] | None = None, key: tuple[str, str] | None = None,
+                 expression: str | None = None, condition: str | None = None,
+                 names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The parameters shared by single-item writes and transaction actions."""
+        req: dict[str, Any] = {"TableName": self.table_name}
+        if item is not None:
+            req["Item"] = serialize(item)
+        if key is not None:
+            req["Key"] = serialize({"PK": key[0], "SK": key[1]})
+        if expression:
+            req["UpdateExpression"] = expression
+        if condition:
+            req["ConditionExpression"] = condition
+        if names:
+            req["ExpressionAttributeNames"] = names
+        if values:
+            req["ExpressionAttributeValues"] = serialize(values)
+        return req
+
     def put(self, item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
             values: dict[str, Any] | None = None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item)}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if values:
-            kwargs["ExpressionAttributeValues"] = serialize(values)
         with self._errors():
-            self.client.put_item(**kwargs)
+            self.client.put_item(**self._request(item=item, condition=condition, names=names, values=values))
 
     def update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
                names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                return_new: bool = True) -> dict[str, Any] | None:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": serialize({"PK": pk, "SK": sk}),
-            "UpdateExpression": expression,
-        }
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if values:
-            kwargs["ExpressionAttributeValues"] = serialize(values)
+        kwargs = self._request(key=(pk, sk), expression=expression, condition=condition, names=names, values=values)
         if return_new:
             kwargs["ReturnValues"] = "ALL_NEW"
         with self._errors():
@@ -134,13 +136,8 @@ class DynamoTable:
         return deserialize(attrs) if attrs else None
 
     def delete(self, pk: str, sk: str, condition: str | None = None, values: dict[str, Any] | None = None) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "Key": serialize({"PK": pk, "SK": sk})}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if values:
-            kwargs["ExpressionAttributeValues"] = serialize(values)
         with self._errors():
-            self.client.delete_item(**kwargs)
+            self.client.delete_item(**self._request(key=(pk, sk), condition=condition, values=values))
 
     def transact(self, actions: list[dict[str, Any]]) -> None:
         """Run ``actions`` (already in the low-level TransactItems form) atomically."""
@@ -151,27 +148,12 @@ class DynamoTable:
 
     def tx_put(self, item: dict[str, Any], condition: str | None = None,
                values: dict[str, Any] | None = None) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": serialize(item)}
-        if condition:
-            put["ConditionExpression"] = condition
-        if values:
-            put["ExpressionAttributeValues"] = serialize(values)
-        return {"Put": put}
+        return {"Put": self._request(item=item, condition=condition, values=values)}
 
     def tx_update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
                   names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
-        upd: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": serialize({"PK": pk, "SK": sk}),
-            "UpdateExpression": expression,
-        }
-        if condition:
-            upd["ConditionExpression"] = condition
-        if names:
-            upd["ExpressionAttributeNames"] = names
-        if values:
-            upd["ExpressionAttributeValues"] = serialize(values)
-        return {"Update": upd}
+        return {"Update": self._request(key=(pk, sk), expression=expression, condition=condition, names=names,
+                                        values=values)}
 
     # -- queries -----------------------------------------------------------------------
 
