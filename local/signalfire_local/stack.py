@@ -225,7 +225,8 @@ class LocalStack:
         machines = self.template.state_machines()
         if not machines:
             return
-        stepfunctions = importlib.import_module("signalfire_local.stepfunctions")
+        from signalfire_local import stepfunctions
+
         stepfunctions.install_lambda_dispatcher(self.handlers, self.functions)
         stepfunctions.create_functions(self.functions)
         for spec in machines.values():

@@ -12,6 +12,7 @@ import yaml
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+STACK_NAME = "signalfire"
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -120,10 +121,14 @@ class Template:
         if kind == "AWS::SecretsManager::Secret":
             return f"signalfire/{logical_id}"
         if kind == "AWS::Serverless::StateMachine":
-            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{logical_id}"
+            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{self.state_machine_name(logical_id)}"
         if kind == "AWS::Serverless::Function":
             return logical_id
         return logical_id
+
+    def state_machine_name(self, logical_id: str) -> str:
+        name = (self.resources[logical_id].get("Properties") or {}).get("Name")
+        return str(self.resolve(name)) if name else logical_id
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -139,6 +144,12 @@ class Template:
                     return REGION
                 if arg == "AWS::AccountId":
                     return ACCOUNT
+                if arg == "AWS::Partition":
+                    return "aws"
+                if arg == "AWS::StackName":
+                    return STACK_NAME
+                if arg == "AWS::URLSuffix":
+                    return "amazonaws.com"
                 if arg in self.resources:
                     return self.physical(arg)
                 raise KeyError(f"unresolvable Ref {arg!r}")
@@ -152,6 +163,9 @@ class Template:
                         return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.physical(logical)}"
                     return self.physical(logical)
                 if attr == "Name":
+                    kind = self.resources[logical]["Type"]
+                    if kind == "AWS::Serverless::StateMachine":
+                        return self.state_machine_name(logical)
                     return self.physical(logical)
                 return self.physical(logical)
             if key == "Fn::Sub":

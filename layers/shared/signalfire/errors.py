@@ -88,3 +88,18 @@ class StoreUnavailableError(TransientError):
 
 class ConcurrentUpdateError(TransientError):
     """An optimistic-lock write lost a race too many times."""
+
+
+# --- pipeline stages (names matched by statemachine/pipeline.asl.json) -----------------
+
+
+class StageRetryableError(TransientError):
+    """A stage failed in a way that another attempt may fix (the ASL retries it)."""
+
+
+class ProviderError(TransientError):
+    """An intelligence provider failed or timed out (retried, then the local fallback)."""
+
+
+class PipelineRunFailed(SignalfireError):
+    """The state machine's terminal error for a run whose stage failed after its retries."""

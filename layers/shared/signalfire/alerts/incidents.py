@@ -75,7 +75,7 @@ def _enum_value(kind: str, value: str | None, allowed: type) -> str | None:
     return value
 
 
-def _since(value: str | None) -> str | None:
+def parse_since(value: str | None) -> str | None:
     if not value:
         return None
     parsed: datetime | None = parse_time(value)
@@ -84,7 +84,7 @@ def _since(value: str | None) -> str | None:
     return iso(parsed)
 
 
-def _limit(value: int) -> int:
+def parse_limit(value: int) -> int:
     if value < 1 or value > MAX_PAGE:
         raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
     return value
@@ -98,7 +98,7 @@ class AlertQueries:
         page = self.store.list_alerts(
             status=_enum_value("status", q.status, AlertStatus),
             severity=_enum_value("severity", q.severity, Severity),
-            source=q.source or None, since=_since(q.since), limit=_limit(q.limit), next_token=q.next_token,
+            source=q.source or None, since=parse_since(q.since), limit=parse_limit(q.limit), next_token=q.next_token,
         )
         items = [_alert_summary(a) for a in page.items]
         return PageOut(items=items, next_token=page.next_token, count=len(items))
@@ -110,7 +110,7 @@ class AlertQueries:
         return AlertDetail(alert=alert, history=self.store.alert_history(alert_id))
 
     def list_rejected(self, limit: int, next_token: str | None) -> PageOut:
-        page = self.store.list_rejected(limit=_limit(limit), next_token=next_token)
+        page = self.store.list_rejected(limit=parse_limit(limit), next_token=next_token)
         items = [r.model_dump(mode="json", exclude={"body"}) for r in page.items]
         return PageOut(items=items, next_token=page.next_token, count=len(items))
 
@@ -133,7 +133,7 @@ class IncidentManager:
         page = self.store.list_incidents(
             status=_enum_value("status", q.status, IncidentStatus),
             severity=_enum_value("severity", q.severity, Severity),
-            since=_since(q.since), limit=_limit(q.limit), next_token=q.next_token,
+            since=parse_since(q.since), limit=parse_limit(q.limit), next_token=q.next_token,
         )
         items = [i.model_dump(mode="json") for i in page.items]
         return PageOut(items=items, next_token=page.next_token, count=len(items))

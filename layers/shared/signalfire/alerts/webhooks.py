@@ -73,6 +73,9 @@ class WebhookService:
             parsed = parse_webhook(payload, driver=req.driver)
             if self.signatures is not None:
                 self.signatures.verify(parsed.source, req.headers, req.body)
+            validate = getattr(self.start_runs, "validate", None)
+            if validate is not None:  # an unknown ?pipeline= is refused before anything is stored
+                validate(parsed.source, req.pipeline)
         except SignalfireError as exc:
             if exc.http_status < 500 and exc.http_status != 401:
                 self._keep(req, exc)

@@ -98,12 +98,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FaultConfig(_Strict):
+    """Fault injection for tests and demos; honoured only when
+    SIGNALFIRE_LOCAL or SIGNALFIRE_FAULT_INJECTION is true (docs/state-machine.md).
+
+    ``fail_times``: fail the first N attempts with a retryable error;
+    ``always``: fail every attempt; ``while_file_exists``: fail while that
+    file exists (delete it to "fix the cause", then resume);
+    ``error``: ``retryable`` (StageRetryableError) or ``config`` (ConfigurationError).
+    """
+
+    fail_times: int = Field(default=0, ge=0, le=20)
+    always: bool = False
+    while_file_exists: str | None = None
+    error: Literal["retryable", "config"] = "retryable"
+
+
+class _NodeConfig(_Strict):
+    fault: FaultConfig | None = None
+
+
 class IngestConfig(_Strict):
     """Ingest happens in the webhook Lambda before the run starts: an ingest
     node documents where the alert came from and carries no settings."""
 
 
-class ContextConfig(_Strict):
+class ContextConfig(_NodeConfig):
     """Run health checkers.  ``checker_names`` omitted = every checker."""
 
     checker_names: list[str] | None = None
@@ -121,7 +141,7 @@ class ContextConfig(_Strict):
         return v
 
 
-class IntelligenceConfig(_Strict):
+class IntelligenceConfig(_NodeConfig):
     """AI analysis.  ``provider`` omitted = the active provider; ``fallback``
     omitted = the deployment's IntelligenceFallbackEnabled setting."""
 
@@ -143,7 +163,7 @@ class IntelligenceConfig(_Strict):
         return v
 
 
-class NotifyConfig(_Strict):
+class NotifyConfig(_NodeConfig):
     """Send notifications.  ``drivers`` narrows the active channels to those
     drivers, ``channels`` names channels; neither = every active channel."""
 
@@ -237,7 +257,7 @@ def _check_out_key(key: str) -> str:
     return key
 
 
-class TransformConfig(_Strict):
+class TransformConfig(_NodeConfig):
     """Extract, map and/or filter run-context data (see transform.py).  When a
     node has several, they apply in the order extract -> map -> filter."""
 

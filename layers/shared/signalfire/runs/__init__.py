@@ -1,0 +1,1 @@
+"""Pipeline runs: records, launching, resuming and signals."""

@@ -1,0 +1,112 @@
+"""Deciding which webhooks start a pipeline run, and starting it.
+
+A run starts for each incident that the webhook created, escalated or
+resolved.  An alert that arrived again unchanged changes no incident, so it
+starts nothing: the cost of a repeat stays one read.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from signalfire import aws, services
+from signalfire.alerts.ingest import IncidentEvent, IngestOutcome
+from signalfire.errors import SignalfireError
+from signalfire.ids import new_id
+from signalfire.observability import logger
+from signalfire.pipelines.compile import execution_input
+from signalfire.pipelines.factory import pipeline_store
+from signalfire.pipelines.resolve import load_definition, resolve_pipeline_name
+from signalfire.pipelines.store import PipelineStore
+from signalfire.runs import signals
+from signalfire.runs.models import PipelineRun, RunStatus
+from signalfire.runs.store import DynamoRunStore
+from signalfire.settings import Settings, get_settings
+from signalfire.timeutil import utcnow
+
+TRIGGERS = {IncidentEvent.CREATED, IncidentEvent.ESCALATED, IncidentEvent.RESOLVED}
+
+
+class RunLauncher:
+    def __init__(self, runs: DynamoRunStore, pipelines: PipelineStore, settings: Settings,
+                 sfn_client: Any | None = None) -> None:
+        self.runs = runs
+        self.pipelines = pipelines
+        self.settings = settings
+        self._sfn = sfn_client
+
+    @property
+    def sfn(self) -> Any:
+        if self._sfn is None:
+            self._sfn = aws.client("stepfunctions")
+        return self._sfn
+
+    def validate(self, source: str, query_pipeline: str | None) -> None:
+        """Fail fast (before anything is stored) on an unknown or inactive pipeline."""
+        load_definition(resolve_pipeline_name(source, query_pipeline, self.settings), self.pipelines)
+
+    def __call__(self, outcome: IngestOutcome, query_pipeline: str | None) -> list[str]:
+        return self.start_for(outcome, query_pipeline)
+
+    def start_for(self, outcome: IngestOutcome, query_pipeline: str | None) -> list[str]:
+        changes = [c for c in outcome.incidents if c.event in TRIGGERS]
+        if not changes:
+            return []
+        name = resolve_pipeline_name(outcome.source, query_pipeline, self.settings)
+        definition, nodes = load_definition(name, self.pipelines)
+        trace_id = logger.get_correlation_id() or new_id("tr")
+        run_ids = []
+        for change in changes:
+            now = utcnow()
+            run = PipelineRun(
+                run_id=new_id("run"), trace_id=trace_id, status=RunStatus.INGESTED, incident_id=change.incident_id,
+                source=outcome.source, alert_fingerprint=change.alert_fingerprint,
+                environment=self.settings.environment, trigger=change.event.value, pipeline_name=definition.name,
+                pipeline_version=definition.version, nodes=nodes, max_retries=self.settings.max_retries_per_stage,
+                current_stage="INGEST", created_at=now, updated_at=now,
+            )
+            self.runs.create_run(run)
+            self.start_execution(run, 0, run.run_id)
+            run_ids.append(run.run_id)
+        return run_ids
+
+    def start_execution(self, run: PipelineRun, index: int, name: str) -> None:
+        payload = execution_input(run.run_id, run.trace_id, run.incident_id, run.pipeline_name,
+                                  run.pipeline_version, run.nodes, start_index=index)
+        tags = signals.SignalTags(trace_id=run.trace_id, run_id=run.run_id, stage="INGEST",
+                                  incident_id=run.incident_id, source=run.source,
+                                  alert_fingerprint=run.alert_fingerprint, environment=run.environment)
+        try:
+            self.sfn.start_execution(stateMachineArn=self.settings.state_machine_arn, name=name,
+                                     input=json.dumps(payload))
+        except Exception as exc:  # noqa: BLE001 - the alert is stored; the run records why it did not start
+            logger.exception("could not start a pipeline run", extra={"run_id": run.run_id})
+            self.runs.update_run(run.run_id, {"status": RunStatus.FAILED.value, "outcome": "FAILED",
+                                              "last_error_type": type(exc).__name__,
+                                              "last_error_message": str(exc)[:2000],
+                                              "last_error_retryable": True, "failed_index": index})
+            signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="FAILED", pipeline=run.pipeline_name)
+            return
+        signals.emit(signals.PIPELINE_STARTED, tags, pipeline=run.pipeline_name, start_index=index)
+
+
+@lru_cache(maxsize=1)
+def run_store() -> DynamoRunStore:
+    return DynamoRunStore(services.table(), retention_days=get_settings().audit_retention_days)
+
+
+@lru_cache(maxsize=1)
+def launcher() -> RunLauncher:
+    return RunLauncher(run_store(), pipeline_store(), get_settings())
+
+
+def run_starter() -> RunLauncher:
+    return launcher()
+
+
+services.register(run_store)
+services.register(launcher)
+
+__all__ = ["RunLauncher", "launcher", "run_starter", "run_store", "SignalfireError"]

@@ -1,0 +1,194 @@
+"""The frame every stage runs in: attempt bookkeeping, StageExecution
+records, output storage, run status and signals.  Stage logic stays small."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from signalfire import services
+from signalfire.alerts.models import Alert, Incident
+from signalfire.errors import ConfigurationError, SignalfireError, StageRetryableError
+from signalfire.observability import logger
+from signalfire.runs import signals
+from signalfire.runs.launcher import run_store
+from signalfire.runs.models import (
+    OUTPUT_REF_FIELD,
+    STAGE_OF_NODE,
+    STATUS_AFTER,
+    PipelineRun,
+    RunStatus,
+    StageExecution,
+    StageStatus,
+)
+from signalfire.timeutil import iso, utcnow
+
+SENSITIVE = ("key", "secret", "token", "password", "api")
+SNAPSHOT_LIMIT = 4000
+
+
+class StageRequest(BaseModel):
+    """The Lambda payload the state machine sends (see statemachine/pipeline.asl.json)."""
+
+    run_id: str
+    trace_id: str
+    incident_id: str | None = None
+    pipeline: dict[str, Any] = {}
+    index: int
+    count: int = 0
+    node: dict[str, Any]
+    attempt: int = 0  # $$.State.RetryCount: 0 on the first attempt
+    execution: str = ""
+    provider: str | None = None
+    fallback: bool = False
+    primary_error: dict[str, Any] | None = None
+
+
+@dataclass
+class StageContext:
+    request: StageRequest
+    run: PipelineRun
+    incident: Incident | None
+    alerts: list[Alert]
+    outputs: dict[str, dict[str, Any]]
+    attempt: int
+
+    @property
+    def node_id(self) -> str:
+        return str(self.request.node.get("id", ""))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.request.node.get("config") or {})
+
+
+@dataclass
+class StageOutcome:
+    output: dict[str, Any]
+    skipped: bool = False
+    reason: str = ""
+    run_fields: dict[str, Any] = field(default_factory=dict)
+
+
+def redact(value: Any) -> Any:
+    """Replace values under sensitive-looking keys with ``***``."""
+    if isinstance(value, dict):
+        return {k: ("***" if any(s in str(k).lower() for s in SENSITIVE) else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def snapshot(output: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    safe = redact(output)
+    text = json.dumps(safe, default=str)
+    if len(text) <= SNAPSHOT_LIMIT:
+        return safe
+    return {"truncated": True, "preview": text[:SNAPSHOT_LIMIT]}
+
+
+def fault_injection_enabled() -> bool:
+    return any(os.environ.get(v, "").lower() == "true" for v in ("SIGNALFIRE_LOCAL", "SIGNALFIRE_FAULT_INJECTION"))
+
+
+def inject_fault(config: dict[str, Any], attempt: int) -> None:
+    fault = config.get("fault")
+    if not fault or not fault_injection_enabled():
+        return
+    error = ConfigurationError if fault.get("error") == "config" else StageRetryableError
+    if fault.get("always"):
+        raise error(f"injected fault (always), attempt {attempt}")
+    if attempt <= int(fault.get("fail_times") or 0):
+        raise error(f"injected fault, attempt {attempt} of the first {fault['fail_times']}")
+    path = fault.get("while_file_exists")
+    if path and os.path.exists(path):
+        raise error(f"injected fault: {path} exists")
+
+
+def _load_context(req: StageRequest, run: PipelineRun, attempt: int) -> StageContext:
+    store = services.alert_store()
+    incident = store.get_incident(req.incident_id) if req.incident_id else None
+    alerts = store.incident_alerts(req.incident_id) if req.incident_id else []
+    return StageContext(request=req, run=run, incident=incident, alerts=alerts,
+                        outputs=run_store().outputs(req.run_id), attempt=attempt)
+
+
+def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome]) -> dict[str, Any]:
+    try:
+        req = StageRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise ConfigurationError(f"stage payload is malformed: {exc.errors()[0]['msg']}") from None
+    node_type = str(req.node.get("type", ""))
+    stage = STAGE_OF_NODE.get(node_type)
+    if stage is None:
+        raise ConfigurationError(f"node {req.node.get('id')!r} has type {node_type!r}, which no stage runs")
+    attempt = req.attempt + 1
+    runs = run_store()
+    run = runs.get_run(req.run_id)
+    node_id = str(req.node.get("id", ""))
+    logger.append_keys(trace_id=req.trace_id, run_id=req.run_id, stage=stage, node_id=node_id, attempt=attempt)
+    tags = signals.SignalTags(trace_id=req.trace_id, run_id=req.run_id, stage=stage, incident_id=req.incident_id,
+                              source=run.source, alert_fingerprint=run.alert_fingerprint,
+                              environment=run.environment, attempt=attempt,
+                              extra={"node_id": node_id, "pipeline": run.pipeline_name})
+    if attempt > 1:
+        signals.emit(signals.STAGE_RETRYING, tags)
+    signals.emit(signals.STAGE_STARTED, tags, fallback=req.fallback)
+    started = utcnow()
+    t0 = time.perf_counter()
+    record = StageExecution(
+        run_id=req.run_id, trace_id=req.trace_id, index=req.index, node_id=node_id, node_type=node_type,
+        stage=stage, status=StageStatus.RUNNING, attempt=attempt, fallback=req.fallback,
+        idempotency_key=f"{req.run_id}:{node_id}:{attempt}{':fallback' if req.fallback else ''}",
+        input_ref=f"RUN#{req.run_id}/OUT#<{req.index:03d}", started_at=started,
+    )
+    runs.put_stage(record)
+    runs.update_run(req.run_id, {"current_stage": stage, "current_index": req.index,
+                                 **({"status": RunStatus.RETRYING.value} if attempt > 1 else {})})
+    try:
+        inject_fault(req.node.get("config") or {}, attempt)
+        outcome = logic(_load_context(req, run, attempt))
+    except Exception as exc:
+        duration = (time.perf_counter() - t0) * 1000
+        retryable = bool(getattr(exc, "retryable", False))
+        message = exc.message if isinstance(exc, SignalfireError) else str(exc)
+        runs.put_stage(record.model_copy(update={
+            "status": StageStatus.FAILED, "completed_at": utcnow(), "duration_ms": round(duration, 1),
+            "error_type": type(exc).__name__, "error_message": message[:2000],
+            "error_stack": traceback.format_exc()[-4000:], "error_retryable": retryable,
+        }))
+        more = retryable and attempt <= run.max_retries
+        runs.update_run(req.run_id, {"last_error_type": type(exc).__name__, "last_error_message": message[:2000],
+                                     "last_error_retryable": retryable,
+                                     **({"status": RunStatus.RETRYING.value} if more else {})})
+        signals.emit(signals.STAGE_FAILED, tags, duration_ms=duration, retryable=retryable,
+                     error_type=type(exc).__name__)
+        logger.warning("stage failed", extra={"error_type": type(exc).__name__, "reason": message[:500],
+                                              "retryable": retryable})
+        raise
+    duration = (time.perf_counter() - t0) * 1000
+    ref = runs.put_output(req.run_id, req.index, node_id, node_type, outcome.output)
+    runs.put_stage(record.model_copy(update={
+        "status": StageStatus.SKIPPED if outcome.skipped else StageStatus.SUCCEEDED, "completed_at": utcnow(),
+        "duration_ms": round(duration, 1), "output_ref": ref, "output_snapshot": snapshot(outcome.output),
+    }))
+    fields: dict[str, Any] = {**outcome.run_fields, "last_completed_index": req.index}
+    if not outcome.skipped:
+        progress = STATUS_AFTER.get(stage, run.progress_status)
+        fields.update(status=progress.value, progress_status=progress.value)
+    if stage in OUTPUT_REF_FIELD:
+        fields[OUTPUT_REF_FIELD[stage]] = ref
+    runs.update_run(req.run_id, fields)
+    signals.emit(signals.STAGE_SUCCEEDED, tags, duration_ms=duration, skipped=outcome.skipped)
+    if outcome.skipped or req.index >= req.count - 1:
+        signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="SKIPPED" if outcome.skipped else "COMPLETED",
+                     completed_at=iso(utcnow()))
+    return {"status": "SKIPPED" if outcome.skipped else "SUCCEEDED", "ref": ref, "reason": outcome.reason}
