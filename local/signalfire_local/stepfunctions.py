@@ -47,10 +47,22 @@ def _invoke(self: Any, function_name: str, qualifier: str | None, body: Any, hea
     return json.dumps(result, default=str).encode()
 
 
+def _share_executions_on_deepcopy() -> None:
+    """moto deep-copies the state machine at every StartExecution, including
+    the list of earlier executions, whose worker threads hold locks that
+    cannot be copied: the second execution of a machine fails with "cannot
+    pickle '_thread.RLock' object".  An execution is a record, not part of
+    the definition, so the copy may share it."""
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    Execution.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+
+
 def install_lambda_dispatcher(handlers: Mapping[str, Handler], functions: Mapping[str, Function]) -> None:
     """Route moto Lambda invocations of each template function to its handler."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
+    _share_executions_on_deepcopy()
     for logical, handler in handlers.items():
         _HANDLERS[functions[logical].name] = (handler, functions[logical])
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign,assignment]

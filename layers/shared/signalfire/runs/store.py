@@ -30,8 +30,8 @@ _INLINE_OUTPUT = 100 * 1024
 _MAX_OUTPUT = 350 * 1024
 
 
-def _stage_sk(index: int, node_id: str, attempt: int) -> str:
-    return f"STAGE#{index:03d}#{node_id}#{attempt:02d}"
+def _stage_sk(index: int, node_id: str, attempt: int, fallback: bool = False) -> str:
+    return f"STAGE#{index:03d}#{node_id}#{attempt:02d}{'-fallback' if fallback else ''}"
 
 
 class DynamoRunStore:
@@ -97,7 +97,7 @@ class DynamoRunStore:
 
     def put_stage(self, stage: StageExecution) -> None:
         data = stage.model_dump(mode="json")
-        data.update(PK=f"RUN#{stage.run_id}", SK=_stage_sk(stage.index, stage.node_id, stage.attempt),
+        data.update(PK=f"RUN#{stage.run_id}", SK=_stage_sk(stage.index, stage.node_id, stage.attempt, stage.fallback),
                     type="stage", expires_at=self._expiry())
         self.t.put(data)
 
