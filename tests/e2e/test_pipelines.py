@@ -27,11 +27,16 @@ def fire(local, pipeline: str | None = None, severity: str = "critical", name: s
 
 
 def wait_run(local, run_id: str, timeout: float = 60) -> dict:
+    """The finished run; ``stages`` without the ingest stage (checked on its own)."""
     deadline = time.monotonic() + timeout
     with local.admin_client() as api:
         while time.monotonic() < deadline:
             body = api.get(f"/runs/{run_id}").json()
             if body["run"]["outcome"]:
+                ingest = [s for s in body["stages"] if s["stage"] == "INGEST"]
+                assert len(ingest) == 1 and ingest[0]["status"] == "SUCCEEDED", body["stages"]
+                assert ingest[0]["output_ref"] == body["run"]["normalized_payload_ref"]
+                body["stages"] = [s for s in body["stages"] if s["stage"] != "INGEST"]
                 return body
             time.sleep(0.25)
     raise AssertionError(f"run {run_id} did not finish: {body}")
@@ -70,6 +75,8 @@ def test_every_preset_end_to_end(local, preset, expected):
     assert run["pipeline_name"] == preset and run["trace_id"]
     assert [s["stage"] for s in stages] == expected
     assert all(s["status"] == "SUCCEEDED" and s["attempt"] == 1 for s in stages)
+    assert stages[0]["input_ref"] == run["normalized_payload_ref"]
+    assert all(b["input_ref"] == a["output_ref"] for a, b in zip(stages, stages[1:], strict=False))
     assert run["notify_output_ref"].startswith(f"RUN#{run['run_id']}/OUT#")
     if "ANALYZE" in expected:
         assert run["intelligence_output_ref"] and run["intelligence_fallback_used"] is False

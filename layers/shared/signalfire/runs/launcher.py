@@ -21,7 +21,7 @@ from signalfire.pipelines.factory import pipeline_store
 from signalfire.pipelines.resolve import load_definition, resolve_pipeline_name
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs import signals
-from signalfire.runs.models import PipelineRun, RunStatus
+from signalfire.runs.models import PipelineRun, RunStatus, StageExecution, StageStatus
 from signalfire.runs.store import DynamoRunStore
 from signalfire.settings import Settings, get_settings
 from signalfire.timeutil import utcnow
@@ -68,9 +68,28 @@ class RunLauncher:
                 current_stage="INGEST", created_at=now, updated_at=now,
             )
             self.runs.create_run(run)
+            self._record_ingest(run, outcome, change.incident_id)
             self.start_execution(run, 0, run.run_id)
             run_ids.append(run.run_id)
         return run_ids
+
+    def _record_ingest(self, run: PipelineRun, outcome: IngestOutcome, incident_id: str) -> None:
+        """The ingest stage happened in the webhook: record it like the others
+        (seed: IngestResult), and keep its normalised result as the run's
+        ``normalized_payload_ref``."""
+        result = {
+            "incident_id": incident_id, "alert_fingerprint": run.alert_fingerprint, "source": outcome.source,
+            "trigger": run.trigger, **outcome.result.model_dump(),
+            "alerts": [a.model_dump(mode="json") for a in outcome.alerts if a.incident_id == incident_id],
+        }
+        ref = self.runs.put_output(run.run_id, -1, "ingest", "ingest", result)
+        now = utcnow()
+        self.runs.put_stage(StageExecution(
+            run_id=run.run_id, trace_id=run.trace_id, index=-1, node_id="ingest", node_type="ingest", stage="INGEST",
+            status=StageStatus.SUCCEEDED, attempt=1, idempotency_key=f"{run.run_id}:ingest:1", output_ref=ref,
+            output_snapshot={k: v for k, v in result.items() if k != "alerts"}, started_at=run.created_at,
+            completed_at=now, duration_ms=round((now - run.created_at).total_seconds() * 1000, 1)))
+        self.runs.update_run(run.run_id, {"normalized_payload_ref": ref})
 
     def start_execution(self, run: PipelineRun, index: int, name: str) -> None:
         payload = execution_input(run.run_id, run.trace_id, run.incident_id, run.pipeline_name,

@@ -30,8 +30,13 @@ _INLINE_OUTPUT = 100 * 1024
 _MAX_OUTPUT = 350 * 1024
 
 
+def position(index: int) -> str:
+    """Sort key of a node position; the ingest stage (index -1) sorts first."""
+    return "000" if index < 0 else f"{index + 1:03d}"
+
+
 def _stage_sk(index: int, node_id: str, attempt: int, fallback: bool = False) -> str:
-    return f"STAGE#{index:03d}#{node_id}#{attempt:02d}{'-fallback' if fallback else ''}"
+    return f"STAGE#{position(index)}#{node_id}#{attempt:02d}{'-fallback' if fallback else ''}"
 
 
 class DynamoRunStore:
@@ -110,7 +115,7 @@ class DynamoRunStore:
     # -- outputs (claim check) ------------------------------------------------------------
 
     def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any]) -> str:
-        sk = f"OUT#{index:03d}#{node_id}"
+        sk = f"OUT#{position(index)}#{node_id}"
         raw = json.dumps(output, default=str, separators=(",", ":")).encode()
         item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": sk, "type": "stage_output", "node_id": node_id,
                                 "node_type": node_type, "index": index, "bytes": len(raw),

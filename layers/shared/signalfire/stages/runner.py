@@ -113,6 +113,15 @@ def inject_fault(config: dict[str, Any], attempt: int) -> None:
         raise error(f"injected fault: {path} exists")
 
 
+def _input_ref(run: PipelineRun, index: int) -> str:
+    """What this stage reads first: the previous node's output, or the ingest result."""
+    from signalfire.runs.store import position
+
+    if index > 0 and index - 1 < len(run.nodes):
+        return f"RUN#{run.run_id}/OUT#{position(index - 1)}#{run.nodes[index - 1].get('id', '')}"
+    return run.normalized_payload_ref
+
+
 def _load_context(req: StageRequest, run: PipelineRun, attempt: int) -> StageContext:
     store = services.alert_store()
     incident = store.get_incident(req.incident_id) if req.incident_id else None
@@ -148,7 +157,7 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
         run_id=req.run_id, trace_id=req.trace_id, index=req.index, node_id=node_id, node_type=node_type,
         stage=stage, status=StageStatus.RUNNING, attempt=attempt, fallback=req.fallback,
         idempotency_key=f"{req.run_id}:{node_id}:{attempt}{':fallback' if req.fallback else ''}",
-        input_ref=f"RUN#{req.run_id}/OUT#<{req.index:03d}", started_at=started,
+        input_ref=_input_ref(run, req.index), started_at=started,
     )
     runs.put_stage(record)
     runs.update_run(req.run_id, {"current_stage": stage, "current_index": req.index,
