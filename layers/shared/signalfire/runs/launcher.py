@@ -67,6 +67,7 @@ class RunLauncher:
                 pipeline_version=definition.version, nodes=nodes, max_retries=self.settings.max_retries_per_stage,
                 current_stage="INGEST", created_at=now, updated_at=now,
             )
+            run.normalized_payload_ref = self.runs.output_ref(run.run_id, -1, "ingest")
             self.runs.create_run(run)
             self._record_ingest(run, outcome, change.incident_id)
             self.start_execution(run, 0, run.run_id)
@@ -89,7 +90,6 @@ class RunLauncher:
             status=StageStatus.SUCCEEDED, attempt=1, idempotency_key=f"{run.run_id}:ingest:1", output_ref=ref,
             output_snapshot={k: v for k, v in result.items() if k != "alerts"}, started_at=run.created_at,
             completed_at=now, duration_ms=round((now - run.created_at).total_seconds() * 1000, 1)))
-        self.runs.update_run(run.run_id, {"normalized_payload_ref": ref})
 
     def start_execution(self, run: PipelineRun, index: int, name: str) -> None:
         payload = execution_input(run.run_id, run.trace_id, run.incident_id, run.pipeline_name,

@@ -114,6 +114,10 @@ class DynamoRunStore:
 
     # -- outputs (claim check) ------------------------------------------------------------
 
+    @staticmethod
+    def output_ref(run_id: str, index: int, node_id: str) -> str:
+        return f"RUN#{run_id}/OUT#{position(index)}#{node_id}"
+
     def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any]) -> str:
         sk = f"OUT#{position(index)}#{node_id}"
         raw = json.dumps(output, default=str, separators=(",", ":")).encode()
@@ -128,7 +132,7 @@ class DynamoRunStore:
                 packed = gzip.compress(json.dumps({"truncated": True, "bytes": len(raw)}).encode())
             item["data_gz"] = packed
         self.t.put(item)
-        return f"RUN#{run_id}/{sk}"
+        return self.output_ref(run_id, index, node_id)
 
     def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Every stored stage output of a run, by node id (in run order)."""
