@@ -1,21 +1,10 @@
 """Notify stage: deliver once per channel and run.
 
-Invoked by the pipeline state machine with the node to run and references to
-the run; returns a small reference to the stored output.  Errors propagate:
-their class name is what the state machine's Retry/Catch match.
-"""
+Invoked by the pipeline state machine with the node to run and references
+to the run (statemachine/pipeline.asl.json); returns a reference to the
+stored output."""
 
-from __future__ import annotations
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from signalfire.observability import logger, metrics, tracer
+from signalfire.handlers.stage import stage_handler
 from signalfire.stages.notify import run_notify
-from signalfire.stages.runner import run_stage
 
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return run_stage(event, run_notify)
+lambda_handler = stage_handler(run_notify)
