@@ -36,9 +36,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
     from botocore.client import BaseClient
-    from support import http_event
 
     from signalfire_local.stack import LocalStack
+    from support import http_event
 
     stack = LocalStack(token="t", admin_token="a").start()
     main_thread = threading.get_ident()

@@ -27,10 +27,10 @@ def main() -> None:
     os.environ.update({"POWERTOOLS_LOG_LEVEL": "ERROR", "SIGNALFIRE_LOCAL_QUIET": "1"})
     import boto3
     from botocore.client import BaseClient
-    from support import FakeContext, http_event
 
     from signalfire_local import stepfunctions
     from signalfire_local.stack import LocalStack
+    from support import FakeContext, http_event
 
     calls: Counter[str] = Counter()
     original = BaseClient._make_api_call
