@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from signalfire.alerts.incidents import parse_limit, parse_since
 from signalfire.errors import BadRequestError
-from signalfire.runs.launcher import launcher, run_store
+from signalfire.runs.launcher import run_store
 from signalfire.runs.models import RunStatus
 from signalfire.runs.resume import resume_run
 
@@ -38,5 +38,5 @@ def get_run(run_id: str) -> dict:
 
 @router.post("/runs/<run_id>/resume")
 def resume(run_id: str):  # noqa: ANN201 - a Response, unannotated for the OpenAPI validator
-    run = resume_run(launcher(), run_id)
+    run = resume_run(run_id)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body={"run": run.public()})

@@ -1,13 +1,32 @@
 """Run the real ASL in moto: Lambda tasks dispatch to the Python handlers
 that template.yaml names.
 
-moto's Step Functions interpreter (``execute_state_machine``) invokes
-Lambda tasks through boto3 ``lambda.invoke``; with ``use_docker: False``
-moto answers those from ``LambdaSimpleBackend.invoke``, which echoes the
-payload.  We replace that one method with a dispatcher from function name to
-handler.  This leans on a moto internal, so moto is pinned in pyproject.toml
-and tests/functional/test_local_stepfunctions.py covers the adapter
-(success, retry by error class name, catch).
+The caller starts moto with::
+
+    mock_aws(config={"stepfunctions": {"execute_state_machine": True},
+                     "lambda": {"use_docker": False}})
+
+moto's Step Functions interpreter invokes Lambda tasks through boto3
+``lambda.invoke``.  With ``use_docker: False`` moto answers those from
+``LambdaSimpleBackend.invoke`` (which echoes the payload) and never reaches
+``LambdaFunction._invoke_lambda``; with Docker enabled it goes through
+``LambdaFunction._invoke_lambda``.  :func:`install_lambda_dispatcher` replaces
+both, so a function name maps to a Python handler either way.  An exception
+becomes the Lambda runtime's error document, ``{"errorType":
+type(exc).__name__, "errorMessage": str(exc), "stackTrace": [...]}`` with
+``x-amz-function-error`` set, so ``Retry``/``Catch`` match our class names.
+
+This leans on moto internals, so moto is pinned (pyproject.toml: 5.2.1) and
+tests/functional/test_local_stepfunctions.py covers the adapter, both on a
+toy machine and on statemachine/pipeline.asl.json.  moto has no redrive;
+resume (signalfire.runs.resume) does not need it.
+
+Usage (inside an active ``mock_aws``)::
+
+    install_lambda_dispatcher({"signalfire-CheckFunction": check_handler, ...})
+    create_functions(["signalfire-CheckFunction", ...])
+    arn = create_state_machine("statemachine/pipeline.asl.json",
+                               {"CheckFunctionArn": function_arn("signalfire-CheckFunction"), ...})
 """
 
 from __future__ import annotations
@@ -15,36 +34,85 @@ from __future__ import annotations
 import io
 import json
 import traceback
+import uuid
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
 
-from signalfire_local.template import REGION, Function
+from signalfire_local.template import ACCOUNT, REGION, Function
 
 Handler = Callable[[dict[str, Any], Any], Any]
-_HANDLERS: dict[str, tuple[Handler, Function]] = {}
+
+_ROLE_NAME = "signalfire-local"
 
 
-def _invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
-            response_headers: Any) -> bytes:
-    from signalfire_local.stack import LambdaContext
+class FakeLambdaContext:
+    """The fields Powertools and our handlers read from a Lambda context."""
 
-    name = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+    def __init__(self, function_name: str, memory_limit_in_mb: int = 512, timeout: int = 30) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_arn(function_name)
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._timeout = timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout * 1000
+
+
+#: function name -> (handler, context factory)
+_HANDLERS: dict[str, tuple[Handler, Callable[[], Any]]] = {}
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def _function_name(name_or_arn: str) -> str:
+    """``name``, ``name:qualifier``, or a full/partial ARN -> the bare name."""
+    if name_or_arn.startswith("arn:"):
+        parts = name_or_arn.split(":")
+        return parts[6] if len(parts) > 6 else parts[-1]
+    return name_or_arn.split(":", 1)[0]
+
+
+def dispatch(function_name: str, event: Any) -> tuple[str, bool]:
+    """Call the handler registered for ``function_name``: ``(result_json, errored)``."""
+    name = _function_name(function_name)
     if name not in _HANDLERS:
-        response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps({"errorType": "ResourceNotFoundException",
-                           "errorMessage": f"no local handler for function {name!r}"}).encode()
-    handler, fn = _HANDLERS[name]
-    event = json.loads(body) if body else {}
+                           "errorMessage": f"no local handler for function {name!r}", "stackTrace": []}), True
+    handler, make_context = _HANDLERS[name]
     try:
-        result = handler(event, LambdaContext(fn))
+        result = handler(event if event is not None else {}, make_context())
     except Exception as exc:  # noqa: BLE001 - reported the way the Lambda runtime reports it
-        response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
-                           "stackTrace": traceback.format_tb(exc.__traceback__)[-5:]}).encode()
-    return json.dumps(result, default=str).encode()
+                           "stackTrace": traceback.format_tb(exc.__traceback__)[-5:]}), True
+    return json.dumps(result, default=str), False
+
+
+def _simple_backend_invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
+                           response_headers: Any) -> bytes:
+    """Replaces ``LambdaSimpleBackend.invoke`` (the path with ``use_docker: False``)."""
+    event = json.loads(body) if body else {}
+    result, errored = dispatch(function_name, event)
+    if errored:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    return result.encode()
+
+
+def _function_invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replaces ``LambdaFunction._invoke_lambda`` (the Docker path): ``(result, errored, logs)``."""
+    if isinstance(event, str | bytes):
+        event = json.loads(event) if event else {}
+    result, errored = dispatch(self.function_name, event)
+    return result, errored, ""
 
 
 def _share_executions_on_deepcopy() -> None:
@@ -58,49 +126,113 @@ def _share_executions_on_deepcopy() -> None:
     Execution.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
 
 
-def install_lambda_dispatcher(handlers: Mapping[str, Handler], functions: Mapping[str, Function]) -> None:
-    """Route moto Lambda invocations of each template function to its handler."""
+def install_lambda_dispatcher(handlers: Mapping[str, Handler],
+                              functions: Mapping[str, Function] | None = None) -> None:
+    """Route moto Lambda invocations to Python handlers.
+
+    ``handlers`` maps a Lambda *function name* to ``handler(event, context)``.
+    When ``functions`` (template logical id -> :class:`Function`) is given,
+    ``handlers`` is keyed by logical id instead, and each function's physical
+    name, memory and timeout come from the template.  Safe to call again: later
+    registrations add to (or replace) earlier ones.
+    """
+    from moto.awslambda.models import LambdaFunction
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     _share_executions_on_deepcopy()
-    for logical, handler in handlers.items():
-        _HANDLERS[functions[logical].name] = (handler, functions[logical])
-    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign,assignment]
+    for key, handler in handlers.items():
+        if functions is not None:
+            fn = functions[key]
+            _HANDLERS[fn.name] = (handler, _context_factory(fn.name, fn.memory, fn.timeout))
+        else:
+            _HANDLERS[_function_name(key)] = (handler, _context_factory(_function_name(key)))
+    LambdaSimpleBackend.invoke = _simple_backend_invoke  # type: ignore[method-assign,assignment]
+    LambdaFunction._invoke_lambda = _function_invoke_lambda  # type: ignore[method-assign,assignment]
 
 
-def _role() -> str:
+def _context_factory(name: str, memory: int = 512, timeout: int = 30) -> Callable[[], Any]:
+    return lambda: FakeLambdaContext(name, memory, timeout)
+
+
+def role_arn() -> str:
+    """An IAM role in moto for create_function / create_state_machine (created once)."""
     iam = boto3.client("iam", region_name=REGION)
     try:
-        return iam.get_role(RoleName="signalfire-local")["Role"]["Arn"]
+        return str(iam.get_role(RoleName=_ROLE_NAME)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
-        return iam.create_role(RoleName="signalfire-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+            "Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}}]}
+        return str(iam.create_role(RoleName=_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 
 
-def create_functions(functions: Mapping[str, Function]) -> None:
-    """Register the functions with moto's Lambda so the state machine can invoke them."""
+_role = role_arn  # the name stack.py's first version used
+
+
+def create_functions(functions: Mapping[str, Function] | Iterable[str]) -> dict[str, str]:
+    """Register functions with moto's Lambda so the state machine can invoke
+    them; returns ``{function name: ARN}``.  ``functions`` is either function
+    names or the template's ``{logical id: Function}``.  Existing ones are kept."""
     lam = boto3.client("lambda", region_name=REGION)
-    role = _role()
+    role = role_arn()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", "# dispatched locally to functions/<name>/app.py\n")
-    for fn in functions.values():
-        lam.create_function(FunctionName=fn.name, Runtime="python3.13", Role=role, Handler=fn.handler,
-                            Code={"ZipFile": buf.getvalue()}, Timeout=fn.timeout, MemorySize=fn.memory,
-                            Architectures=["arm64"])
+        zf.writestr("app.py", "# dispatched locally to the Python handler (signalfire_local.stepfunctions)\n")
+    specs: list[tuple[str, str, int, int]] = []
+    if isinstance(functions, Mapping):
+        specs = [(fn.name, fn.handler, fn.timeout, fn.memory) for fn in functions.values()]
+    else:
+        specs = [(name, "app.lambda_handler", 30, 512) for name in functions]
+    arns: dict[str, str] = {}
+    for name, handler, timeout, memory in specs:
+        try:
+            arns[name] = lam.create_function(
+                FunctionName=name, Runtime="python3.13", Role=role, Handler=handler,
+                Code={"ZipFile": buf.getvalue()}, Timeout=timeout, MemorySize=memory,
+                Architectures=["arm64"])["FunctionArn"]
+        except lam.exceptions.ResourceConflictException:
+            arns[name] = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    return arns
 
 
-def render_definition(spec: Mapping[str, Any]) -> str:
-    """The ASL text with the template's DefinitionSubstitutions applied."""
-    text = spec["definition_path"].read_text(encoding="utf-8")
-    for key, value in spec["substitutions"].items():
+def render_definition(spec_or_path: Mapping[str, Any] | str | Path,
+                      substitutions: Mapping[str, Any] | None = None) -> str:
+    """The ASL text with ``${Name}`` placeholders replaced.  Either a path and
+    a substitutions dict, or the local template's state machine spec
+    (``{"definition_path", "substitutions", ...}``).  Fails clearly on a
+    placeholder left unreplaced or on invalid JSON."""
+    if isinstance(spec_or_path, Mapping):
+        path, subs = Path(spec_or_path["definition_path"]), dict(spec_or_path.get("substitutions") or {})
+    else:
+        path, subs = Path(spec_or_path), {}
+    subs.update(substitutions or {})
+    text = path.read_text(encoding="utf-8")
+    for key, value in subs.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
         text = text.replace("${" + key + "}", str(value))
+    import re
+
+    left = sorted(set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)))
+    if left:
+        raise ValueError(f"{path}: no substitution for {', '.join(left)}")
     json.loads(text)  # fail here, clearly, rather than inside moto
     return text
 
 
-def create_state_machine(spec: Mapping[str, Any]) -> str:
+def create_state_machine(spec_or_path: Mapping[str, Any] | str | Path,
+                         substitutions: Mapping[str, Any] | None = None, *, name: str | None = None,
+                         workflow_type: str | None = None) -> str:
+    """Create the state machine in moto from the ASL file; returns its ARN.
+
+    ``create_state_machine("statemachine/pipeline.asl.json", {"TableName": ..., ...},
+    name="signalfire-pipeline", workflow_type="STANDARD")``, or with the local
+    template's spec (``Template.state_machines()[logical]``), whose ``arn``
+    names the machine and whose ``type`` is the workflow type.
+    """
+    spec = spec_or_path if isinstance(spec_or_path, Mapping) else {}
+    machine = name or (str(spec["arn"]).rsplit(":", 1)[-1] if spec.get("arn") else "signalfire-pipeline")
+    kind = str(workflow_type or spec.get("type") or "STANDARD").upper()
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    name = spec["arn"].rsplit(":", 1)[-1]
-    kind = "EXPRESS" if str(spec.get("type", "STANDARD")).upper() == "EXPRESS" else "STANDARD"
-    return str(sfn.create_state_machine(name=name, definition=render_definition(spec), roleArn=_role(),
-                                        type=kind)["stateMachineArn"])  # type: ignore[arg-type]
+    return str(sfn.create_state_machine(
+        name=machine, definition=render_definition(spec_or_path, substitutions), roleArn=role_arn(),
+        type="EXPRESS" if kind == "EXPRESS" else "STANDARD")["stateMachineArn"])  # type: ignore[arg-type]

@@ -1,11 +1,24 @@
-"""The local Lambda dispatcher (it leans on moto internals, so it has its
-own test): the real interpreter calls our handler, retries by error class
-name, and catches into a fallback state."""
+"""The local Step Functions adapter, and the real statemachine/pipeline.asl.json
+running in moto's interpreter with the real stage handlers.
+
+The adapter leans on moto internals (it replaces moto's Lambda invoke), so
+it has its own tests: the toy machine checks dispatch, retry by error class
+name and catch; the pipeline tests check what a run needs end to end:
+presets, retries with attempts recorded, failure recording, the AI
+fallback, resume without duplicate deliveries, and a filter that skips.
+
+The DynamoDB table is built from template.yaml's ``Table`` properties, and
+the retry settings are small (IntervalSeconds 1, BackoffRate 1) to keep
+the tests fast.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -13,6 +26,21 @@ from moto import mock_aws
 
 from signalfire_local import stepfunctions
 from signalfire_local.template import Function
+from support import ROOT
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+TABLE = "signalfire-functional"
+STAGE_FUNCTIONS = {"CheckFunctionArn": "check", "AnalyzeFunctionArn": "analyze", "NotifyFunctionArn": "notify",
+                   "TransformFunctionArn": "transform"}
+MAX_RETRIES = 3
+
+
+@pytest.fixture(autouse=True)
+def _env(aws_env):
+    yield
+
+
+# ---------------------------------------------------------------- the adapter on a toy machine
 
 
 class FlakyError(Exception):
@@ -23,24 +51,28 @@ class FatalError(Exception):
     pass
 
 
-def _run(definition: dict, handler) -> dict:
-    fn = Function(logical_id="Worker", code_uri=__import__("pathlib").Path("."), handler="app.h")
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
-        stepfunctions.install_lambda_dispatcher({"Worker": handler}, {"Worker": fn})
-        stepfunctions.create_functions({"Worker": fn})
+def _run_toy(definition: dict, handler, *, by_logical_id: bool) -> dict:
+    with mock_aws(config=MOTO_CONFIG):
+        if by_logical_id:  # how the local stack calls it: template functions by logical id
+            fn = Function(logical_id="Worker", code_uri=Path("."), handler="app.h")
+            stepfunctions.install_lambda_dispatcher({"Worker": handler}, {"Worker": fn})
+            stepfunctions.create_functions({"Worker": fn})
+        else:  # the simple form: function name -> handler
+            stepfunctions.install_lambda_dispatcher({"Worker": handler})
+            stepfunctions.create_functions(["Worker"])
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        role = boto3.client("iam", region_name="us-east-1").get_role(RoleName="signalfire-local")["Role"]["Arn"]
-        arn = sfn.create_state_machine(name="t", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+        arn = sfn.create_state_machine(name="t", definition=json.dumps(definition),
+                                       roleArn=stepfunctions.role_arn())["stateMachineArn"]
         ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": 1}))["executionArn"]
-        for _ in range(120):
+        for _ in range(200):
             desc = sfn.describe_execution(executionArn=ex)
             if desc["status"] != "RUNNING":
                 return desc
-            time.sleep(0.1)
+            time.sleep(0.05)
     raise AssertionError("execution did not finish")
 
 
-def _machine(retry_on: list[str]) -> dict:
+def _toy(retry_on: list[str]) -> dict:
     return {"StartAt": "Work", "States": {
         "Work": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                  "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:Worker",
@@ -52,22 +84,20 @@ def _machine(retry_on: list[str]) -> dict:
         "Caught": {"Type": "Pass", "End": True}}}
 
 
-@pytest.fixture(autouse=True)
-def _env(aws_env):
-    yield
-
-
-def test_dispatches_and_retries_by_class_name():
+@pytest.mark.parametrize("by_logical_id", [False, True])
+def test_dispatches_and_retries_by_class_name(by_logical_id):
     seen: list[int] = []
 
     def handler(event, context):
         seen.append(event["retry"])
-        assert context.function_name == "Worker"
+        assert context.function_name == "Worker" and context.memory_limit_in_mb > 0
+        assert context.invoked_function_arn.endswith(":function:Worker") and context.aws_request_id
+        assert context.get_remaining_time_in_millis() > 0
         if len(seen) < 3:
             raise FlakyError("not yet")
         return {"ok": True, "n": event["n"]}
 
-    desc = _run(_machine(["FlakyError"]), handler)
+    desc = _run_toy(_toy(["FlakyError"]), handler, by_logical_id=by_logical_id)
     assert desc["status"] == "SUCCEEDED"
     assert json.loads(desc["output"])["result"]["out"] == {"ok": True, "n": 1}
     assert seen == [0, 1, 2]
@@ -77,14 +107,335 @@ def test_unmatched_error_is_caught_with_its_class_name():
     def handler(event, context):
         raise FatalError("broken for good")
 
-    desc = _run(_machine(["FlakyError"]), handler)
+    desc = _run_toy(_toy(["FlakyError"]), handler, by_logical_id=False)
     out = json.loads(desc["output"])
     assert desc["status"] == "SUCCEEDED" and out["error"]["Error"] == "FatalError"
-    assert json.loads(out["error"]["Cause"])["errorMessage"] == "broken for good"
+    cause = json.loads(out["error"]["Cause"])
+    assert cause["errorMessage"] == "broken for good" and isinstance(cause["stackTrace"], list)
 
 
 def test_definition_substitutions_render_to_valid_json(tmp_path):
     asl = tmp_path / "m.asl.json"
     asl.write_text('{"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": ${Wait}, "End": true}}}')
-    text = stepfunctions.render_definition({"definition_path": asl, "substitutions": {"Wait": "2"}})
+    text = stepfunctions.render_definition(asl, {"Wait": 2})
     assert json.loads(text)["States"]["A"]["Seconds"] == 2
+    spec_form = stepfunctions.render_definition({"definition_path": asl, "substitutions": {"Wait": "3"}})
+    assert json.loads(spec_form)["States"]["A"]["Seconds"] == 3
+    with pytest.raises(ValueError, match="Wait"):
+        stepfunctions.render_definition(asl, {})
+
+
+# ---------------------------------------------------------------- the real pipeline ASL
+
+
+def _table_spec() -> dict[str, Any]:
+    """create_table arguments from template.yaml's Table resource."""
+    from template_loader import load_template
+
+    props = load_template(ROOT / "template.yaml")["Resources"]["Table"]["Properties"]
+    spec = {"TableName": TABLE, "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
+    if props.get("GlobalSecondaryIndexes"):
+        spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return spec
+
+
+def _load_handler(name: str):
+    path = ROOT / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"signalfire_functional_{name}_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+class Harness:
+    def __init__(self, arn: str, outbox: Path) -> None:
+        self.arn = arn
+        self.outbox = outbox
+        self.sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        self._seq = 0
+
+    # -- given ---------------------------------------------------------------------
+
+    def pipeline(self, name: str, nodes: list[dict[str, Any]]) -> None:
+        from signalfire.pipelines.factory import pipeline_store
+
+        chained = [dict(n) for n in nodes]
+        for a, b in zip(chained, chained[1:], strict=False):
+            a["next"] = b["id"]
+        pipeline_store().create(name, {"version": "1.0", "nodes": chained})
+
+    def host_check(self, host: str, checker: str, status: str, message: str = "") -> None:
+        from signalfire import services
+
+        services.table().put({"PK": f"HOST#{host}", "SK": f"CHECK#{checker}", "status": status,
+                              "message": message, "metrics": {"percent": 97}, "executed_at": "2026-01-01T00:00:00Z"})
+
+    # -- when ----------------------------------------------------------------------
+
+    def fire(self, pipeline: str | None, *, name: str | None = None, severity: str = "critical",
+             status: str = "firing", description: str = "disk / is 97% full", host: str = "web-1") -> list[str]:
+        """A generic webhook through ingest, then the launcher (as the ingest handler does)."""
+        from signalfire import services
+        from signalfire.alerts.drivers import parse_webhook
+        from signalfire.alerts.ingest import IngestService
+        from signalfire.runs.launcher import launcher
+
+        self._seq += 1
+        body = {"name": name or f"Probe{self._seq}", "severity": severity, "status": status,
+                "description": description, "labels": {"host": host}}
+        outcome = IngestService(services.alert_store()).process(parse_webhook(body, "generic"))
+        return launcher().start_for(outcome, pipeline)
+
+    # -- then ----------------------------------------------------------------------
+
+    def wait(self, run_id: str, execution: str | None = None, timeout: float = 60) -> dict[str, Any]:
+        """The finished run, its stages (without the ingest stage) and its execution."""
+        from signalfire.runs.launcher import run_store
+
+        ex_arn = self.arn.replace(":stateMachine:", ":execution:") + f":{execution or run_id}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            desc = self.sfn.describe_execution(executionArn=ex_arn)
+            if desc["status"] != "RUNNING":
+                run = run_store().get_run(run_id)
+                stages = [s for s in run_store().stages(run_id) if s.stage != "INGEST"]
+                return {"run": run, "stages": stages, "execution": desc}
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} did not finish")
+
+    def delivered(self, run_id: str) -> list[str]:
+        if not self.outbox.exists():
+            return []
+        lines = [json.loads(x) for x in self.outbox.read_text().splitlines() if x.strip()]
+        return [m["tags"]["node_id"] for m in lines if m["tags"]["run_id"] == run_id]
+
+
+@pytest.fixture
+def sf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """moto with the template's table, the four stage functions dispatched to
+    functions/*/app.py, and the real ASL with small retry intervals."""
+    from signalfire import services
+
+    outbox = tmp_path / "outbox.jsonl"
+    for key, value in {"SIGNALFIRE_TABLE": TABLE, "SIGNALFIRE_LOCAL": "true", "SIGNALFIRE_LOCAL_OUTBOX": str(outbox),
+                       "POWERTOOLS_METRICS_DISABLED": "true", "SIGNALFIRE_MAX_RETRIES_PER_STAGE": str(MAX_RETRIES),
+                       "SIGNALFIRE_INTELLIGENCE_FALLBACK_ENABLED": "true",
+                       "SIGNALFIRE_ENVIRONMENT": "test"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws(config=MOTO_CONFIG):
+        boto3.client("dynamodb", region_name="us-east-1").create_table(**_table_spec())
+        names = {placeholder: f"signalfire-{fn}" for placeholder, fn in STAGE_FUNCTIONS.items()}
+        stepfunctions.install_lambda_dispatcher({names[p]: _load_handler(fn) for p, fn in STAGE_FUNCTIONS.items()})
+        arns = stepfunctions.create_functions(list(names.values()))
+        arn = stepfunctions.create_state_machine(
+            ROOT / "statemachine" / "pipeline.asl.json",
+            {"TableName": TABLE, **{p: arns[n] for p, n in names.items()}, "StageRetryIntervalSeconds": 1,
+             "StageBackoffRate": 1, "StageMaxRetries": MAX_RETRIES, "IntelligenceFallbackEnabled": "true"},
+            name="signalfire-pipeline")
+        monkeypatch.setenv("SIGNALFIRE_STATE_MACHINE_ARN", arn)
+        services.reset()
+        yield Harness(arn, outbox)
+        services.reset()
+
+
+PRESETS = {
+    "local-monitor": ["CHECK", "NOTIFY"],
+    "local-smart": ["CHECK", "ANALYZE", "NOTIFY"],
+    "direct": ["NOTIFY"],
+    "health-checked": ["CHECK", "NOTIFY"],
+    "ai-analyzed": ["ANALYZE", "NOTIFY"],
+    "full": ["CHECK", "ANALYZE", "NOTIFY"],
+}
+
+
+def test_full_preset_end_to_end(sf):
+    sf.host_check("web-1", "disk", "critical", "/ is 97% full")
+    [run_id] = sf.fire("full")
+    done = sf.wait(run_id)
+    run, stages, execution = done["run"], done["stages"], done["execution"]
+    assert execution["status"] == "SUCCEEDED"
+    assert run.status == "NOTIFIED" and run.outcome == "COMPLETED" and run.current_stage == "NOTIFY"
+    assert run.trace_id and run.started_at and run.completed_at and run.total_duration_ms is not None
+    assert [(s.stage, s.status, s.attempt) for s in stages] == [
+        ("CHECK", "SUCCEEDED", 1), ("ANALYZE", "SUCCEEDED", 1), ("NOTIFY", "SUCCEEDED", 1)]
+    assert [s.idempotency_key for s in stages] == [f"{run_id}:{s.node_id}:1" for s in stages]
+    # claim check: only references travel through the state machine
+    out = json.loads(execution["output"])
+    assert out["outputs"] == {s.node_id: s.output_ref for s in stages}
+    assert all(ref == f"RUN#{run_id}/OUT#{node}" for node, ref in out["outputs"].items())
+    assert run.checker_output_ref == stages[0].output_ref and run.intelligence_output_ref == stages[1].output_ref
+    assert run.notify_output_ref == stages[2].output_ref and not run.intelligence_fallback_used
+    assert stages[0].input_ref == run.normalized_payload_ref
+    assert [b.input_ref for b in stages[1:]] == [a.output_ref for a in stages[:-1]]
+    assert stages[0].output_snapshot["checks_run"] == 1 and stages[0].output_snapshot["checks_failed"] == 1
+    recs = stages[1].output_snapshot["recommendations"]
+    assert recs[0]["type"] == "disk" and {"type", "priority", "title", "description", "actions"} <= set(recs[0])
+    assert sf.delivered(run_id) == ["notify"]
+
+
+@pytest.mark.slow
+def test_every_preset_runs_its_stages(sf):
+    started = {preset: sf.fire(preset)[0] for preset in PRESETS}
+    for preset, run_id in started.items():
+        done = sf.wait(run_id)
+        assert done["run"].status == "NOTIFIED" and done["run"].pipeline_name == preset, done["run"]
+        assert [s.stage for s in done["stages"]] == PRESETS[preset]
+        assert sf.delivered(run_id) == ["notify"]
+
+
+def test_check_without_results_is_a_valid_answer(sf):
+    [run_id] = sf.fire("health-checked", host="never-reported")
+    check = sf.wait(run_id)["stages"][0]
+    assert check.status == "SUCCEEDED" and check.output_snapshot["checks_run"] == 0
+    assert check.output_snapshot["hosts_without_results"] == ["never-reported"]
+
+
+def test_an_unchanged_repeat_starts_no_run(sf):
+    assert len(sf.fire("direct", name="Same")) == 1
+    assert sf.fire("direct", name="Same") == []
+    assert len(sf.fire("direct", name="Same", status="resolved")) == 1
+
+
+def test_stage_that_fails_twice_then_succeeds(sf):
+    sf.pipeline("flaky", [{"id": "notify", "type": "notify", "config": {"fault": {"fail_times": 2}}}])
+    [run_id] = sf.fire("flaky")
+    done = sf.wait(run_id)
+    run, stages = done["run"], done["stages"]
+    assert run.status == "NOTIFIED" and run.outcome == "COMPLETED"
+    assert [(s.attempt, s.status) for s in stages] == [(1, "FAILED"), (2, "FAILED"), (3, "SUCCEEDED")]
+    assert stages[0].error_type == "StageRetryableError" and stages[0].error_retryable is True
+    assert stages[0].error_stack and stages[0].duration_ms is not None
+    assert [s.idempotency_key for s in stages] == [f"{run_id}:notify:{n}" for n in (1, 2, 3)]
+    assert sf.delivered(run_id) == ["notify"]
+
+
+def test_short_fault_form_in_the_execution_input(sf, monkeypatch):
+    """``{"fail_times": N}`` / ``{"always_fail": true}`` straight in a node's
+    config (the stored-definition form is ``{"fault": {...}}``)."""
+    from signalfire.runs.launcher import launcher, run_store
+    from signalfire.runs.models import PipelineRun, RunStatus
+    from signalfire.stages.runner import inject_fault
+    from signalfire.timeutil import utcnow
+
+    now = utcnow()
+    run = PipelineRun(run_id="run_short", trace_id="tr_short", status=RunStatus.INGESTED, pipeline_name="custom",
+                      nodes=[{"id": "notify", "type": "notify", "config": {"fail_times": 1}}],
+                      created_at=now, updated_at=now)
+    run_store().create_run(run)
+    launcher().start_execution(run, 0, name=run.run_id)
+    done = sf.wait(run.run_id)
+    assert [(s.attempt, s.status) for s in done["stages"]] == [(1, "FAILED"), (2, "SUCCEEDED")]
+    assert done["run"].status == "NOTIFIED"
+    with pytest.raises(Exception, match="always"):
+        inject_fault({"always_fail": True}, 7)
+    monkeypatch.setenv("SIGNALFIRE_LOCAL", "false")
+    inject_fault({"always_fail": True}, 1)  # ignored outside local mode and tests
+
+
+def test_stage_that_always_fails_ends_the_run_failed(sf):
+    sf.pipeline("broken", [{"id": "notify", "type": "notify", "config": {"fault": {"always": True}}}])
+    [run_id] = sf.fire("broken")
+    done = sf.wait(run_id)
+    run, stages, execution = done["run"], done["stages"], done["execution"]
+    assert execution["status"] == "FAILED"
+    assert run.status == "FAILED" and run.outcome == "FAILED" and run.failed_index == 0
+    assert run.last_error_type == "StageRetryableError" and run.last_error_retryable is True
+    assert "injected fault" in run.last_error_message
+    assert [s.attempt for s in stages] == list(range(1, MAX_RETRIES + 2)) and {s.status for s in stages} == {"FAILED"}
+    assert sf.delivered(run_id) == []
+
+
+def test_configuration_error_is_not_retried(sf):
+    sf.pipeline("misconfigured", [
+        {"id": "notify", "type": "notify", "config": {"fault": {"always": True, "error": "config"}}}])
+    [run_id] = sf.fire("misconfigured")
+    done = sf.wait(run_id)
+    assert done["run"].status == "FAILED" and done["run"].last_error_type == "ConfigurationError"
+    assert done["run"].last_error_retryable is False
+    assert [s.attempt for s in done["stages"]] == [1]
+
+
+def test_ai_failure_falls_back_to_the_local_provider(sf):
+    sf.pipeline("needs-openai", [{"id": "analyze", "type": "intelligence", "config": {"provider": "openai"}},
+                                 {"id": "notify", "type": "notify", "config": {}}])
+    [run_id] = sf.fire("needs-openai", description="memory usage at 99%, OOM killer active")
+    done = sf.wait(run_id)
+    run, stages = done["run"], done["stages"]
+    assert done["execution"]["status"] == "SUCCEEDED"
+    assert run.status == "NOTIFIED" and run.intelligence_fallback_used is True
+    analyze = [s for s in stages if s.stage == "ANALYZE"]
+    assert [(s.status, s.fallback) for s in analyze] == [("FAILED", False), ("SUCCEEDED", True)]
+    assert analyze[0].error_type == "ConfigurationError"
+    snap = analyze[1].output_snapshot
+    assert snap["provider"] == "local" and snap["fallback_used"] is True
+    assert snap["recommendations"][0]["type"] == "memory"
+    assert sf.delivered(run_id) == ["notify"]
+
+
+def test_a_node_can_refuse_the_fallback(sf):
+    sf.pipeline("openai-only", [
+        {"id": "analyze", "type": "intelligence", "config": {"provider": "openai", "fallback": False}},
+        {"id": "notify", "type": "notify", "config": {}}])
+    [run_id] = sf.fire("openai-only")
+    run = sf.wait(run_id)["run"]
+    assert run.status == "FAILED" and run.last_error_type == "ConfigurationError"
+    assert run.intelligence_fallback_used is False and run.last_error_retryable is False
+
+
+def test_resume_after_the_cause_is_fixed_does_not_deliver_twice(sf, tmp_path):
+    from signalfire.errors import ConflictError
+    from signalfire.runs.launcher import run_store
+    from signalfire.runs.resume import resume_run
+
+    broken = tmp_path / "downstream-broken"
+    broken.write_text("x")
+    sf.pipeline("two-step", [
+        {"id": "first_notify", "type": "notify", "config": {}},
+        {"id": "enrich", "type": "context", "config": {"fault": {"while_file_exists": str(broken)}}},
+        {"id": "second_notify", "type": "notify", "config": {}},
+    ])
+    [run_id] = sf.fire("two-step")
+    failed = sf.wait(run_id)["run"]
+    assert failed.status == "FAILED" and failed.failed_index == 1
+    assert sf.delivered(run_id) == ["first_notify"]
+
+    broken.unlink()  # the cause is fixed
+    assert resume_run(run_id).status == "RETRYING"
+    done = sf.wait(run_id, f"{run_id}-resume-1")
+    run, stages = done["run"], done["stages"]
+    started = json.loads(done["execution"]["input"])
+    assert started["index"] == 1 and started["outputs"] == {"first_notify": f"RUN#{run_id}/OUT#first_notify"}
+    assert run.status == "NOTIFIED" and run.outcome == "COMPLETED" and run.resume_count == 1
+    assert run.total_attempts == 2
+    assert sf.delivered(run_id) == ["first_notify", "second_notify"]
+    assert len([s for s in stages if s.node_id == "first_notify"]) == 1  # not run again
+    with pytest.raises(ConflictError):
+        resume_run(run_id)  # only FAILED runs resume
+
+    # A resume that runs a notify node again delivers nothing twice.
+    run_store().update_run(run_id, {"status": "FAILED", "failed_index": 0})
+    resume_run(run_id)
+    again = sf.wait(run_id, f"{run_id}-resume-2")
+    assert again["run"].status == "NOTIFIED"
+    assert sf.delivered(run_id) == ["first_notify", "second_notify"]
+    latest = [s for s in again["stages"] if s.node_id == "first_notify"][-1]
+    assert latest.output_snapshot["channels_already_delivered"] == ["console"]
+
+
+def test_transform_filter_skips_the_run(sf):
+    sf.pipeline("critical-only", [
+        {"id": "gate", "type": "transform",
+         "config": {"filter": {"field": "severity", "op": "gte", "value": "critical"}}},
+        {"id": "notify", "type": "notify", "config": {}},
+    ])
+    [skipped_id] = sf.fire("critical-only", severity="warning")
+    skipped = sf.wait(skipped_id)
+    assert skipped["execution"]["status"] == "SUCCEEDED"
+    assert skipped["run"].status == "SKIPPED" and skipped["run"].outcome == "SKIPPED"
+    assert "severity" in skipped["run"].skip_reason
+    assert [s.status for s in skipped["stages"]] == ["SKIPPED"]
+    assert sf.delivered(skipped_id) == []
+    [passed_id] = sf.fire("critical-only", severity="critical")
+    assert sf.wait(passed_id)["run"].status == "NOTIFIED"

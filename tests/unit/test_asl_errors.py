@@ -61,3 +61,44 @@ def test_every_task_catches_into_the_failure_record():
             assert state.get("Catch"), f"{name} has no Catch"
             assert state["Catch"][0]["ResultPath"] == "$.error"
             assert any(r["ErrorEquals"][0].startswith("Lambda.") for r in state["Retry"])
+
+
+def _retried_by_lambda_tasks() -> list[set[str]]:
+    """The error names each Lambda task retries (one set per task)."""
+    found = []
+    for state in _definition()["States"].values():
+        if state.get("Resource", "").endswith("lambda:invoke"):
+            found.append({n for rule in state.get("Retry", []) for n in rule["ErrorEquals"]})
+    return found
+
+
+def test_every_retryable_error_class_is_retried_by_every_stage():
+    """A new retryable class must be added to the ASL: Retry matches names, not subclasses."""
+    retryable = {name for name, cls in vars(errors).items()
+                 if isinstance(cls, type) and issubclass(cls, errors.SignalfireError) and cls.retryable}
+    tasks = _retried_by_lambda_tasks()
+    assert tasks, "no Lambda task in the ASL"
+    for retried in tasks:
+        assert retryable <= retried, f"not retried: {sorted(retryable - retried)}"
+        assert {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                "Lambda.TooManyRequestsException"} <= retried
+
+
+def test_failure_classification_agrees_with_the_error_classes():
+    """RecordFailure's retryable flag comes from ClassifyFailure's name list."""
+    states = _definition()["States"]
+    names = {c["StringEquals"] for c in states["ClassifyFailure"]["Choices"][0]["Or"]}
+    for name in names:
+        cls = getattr(errors, name, None)
+        if cls is not None:
+            assert cls.retryable, name
+    assert set().union(*_retried_by_lambda_tasks()) <= names
+    assert "ConfigurationError" not in names
+
+
+def test_stage_retries_use_the_template_parameters():
+    text = ASL.read_text()
+    for placeholder in ("${StageRetryIntervalSeconds}", "${StageMaxRetries}", "${StageBackoffRate}",
+                        "${IntelligenceFallbackEnabled}", "${TableName}", "${CheckFunctionArn}",
+                        "${AnalyzeFunctionArn}", "${NotifyFunctionArn}", "${TransformFunctionArn}"):
+        assert placeholder in text, placeholder

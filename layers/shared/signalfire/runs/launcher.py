@@ -22,7 +22,7 @@ from signalfire.pipelines.resolve import load_definition, resolve_pipeline_name
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs import signals
 from signalfire.runs.models import PipelineRun, RunStatus, StageExecution, StageStatus
-from signalfire.runs.store import DynamoRunStore
+from signalfire.runs.store import DynamoRunStore, RunStore
 from signalfire.settings import Settings, get_settings
 from signalfire.timeutil import utcnow
 
@@ -30,7 +30,7 @@ TRIGGERS = {IncidentEvent.CREATED, IncidentEvent.ESCALATED, IncidentEvent.RESOLV
 
 
 class RunLauncher:
-    def __init__(self, runs: DynamoRunStore, pipelines: PipelineStore, settings: Settings,
+    def __init__(self, runs: RunStore, pipelines: PipelineStore, settings: Settings,
                  sfn_client: Any | None = None) -> None:
         self.runs = runs
         self.pipelines = pipelines
@@ -47,14 +47,20 @@ class RunLauncher:
         """Fail fast (before anything is stored) on an unknown or inactive pipeline."""
         load_definition(resolve_pipeline_name(source, query_pipeline, self.settings), self.pipelines)
 
-    def __call__(self, outcome: IngestOutcome, query_pipeline: str | None) -> list[str]:
-        return self.start_for(outcome, query_pipeline)
+    def __call__(self, outcome: IngestOutcome, pipeline_name: str | None) -> list[str]:
+        return self.start_for(outcome, pipeline_name)
 
-    def start_for(self, outcome: IngestOutcome, query_pipeline: str | None) -> list[str]:
+    def start_for(self, outcome: IngestOutcome, pipeline_name: str | None = None) -> list[str]:
+        """Start one run per incident the webhook created, escalated or resolved;
+        returns their run ids ([] for an unchanged repeat).
+
+        ``pipeline_name`` is the pipeline to run (``?pipeline=``); None or blank
+        = the source's pipeline (SIGNALFIRE_SOURCE_PIPELINES), then the default.
+        """
         changes = [c for c in outcome.incidents if c.event in TRIGGERS]
         if not changes:
             return []
-        name = resolve_pipeline_name(outcome.source, query_pipeline, self.settings)
+        name = resolve_pipeline_name(outcome.source, pipeline_name, self.settings)
         definition, nodes = load_definition(name, self.pipelines)
         trace_id = logger.get_correlation_id() or new_id("tr")
         run_ids = []
@@ -91,9 +97,14 @@ class RunLauncher:
             output_snapshot={k: v for k, v in result.items() if k != "alerts"}, started_at=run.created_at,
             completed_at=now, duration_ms=round((now - run.created_at).total_seconds() * 1000, 1)))
 
-    def start_execution(self, run: PipelineRun, index: int, name: str) -> None:
+    def start_execution(self, run: PipelineRun, index: int, name: str,
+                        outputs: dict[str, str] | None = None) -> None:
+        """StartExecution for ``run`` from node ``index``; ``outputs`` are the
+        refs of the nodes before it (a resume).  The execution name is the run
+        id (or ``<run_id>-resume-<n>``), so a repeated start is refused by Step
+        Functions instead of running twice."""
         payload = execution_input(run.run_id, run.trace_id, run.incident_id, run.pipeline_name,
-                                  run.pipeline_version, run.nodes, start_index=index)
+                                  run.pipeline_version, run.nodes, start_index=index, outputs=outputs)
         tags = signals.SignalTags(trace_id=run.trace_id, run_id=run.run_id, stage="INGEST",
                                   incident_id=run.incident_id, source=run.source,
                                   alert_fingerprint=run.alert_fingerprint, environment=run.environment)

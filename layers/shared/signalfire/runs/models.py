@@ -63,6 +63,9 @@ class PipelineRun(BaseModel):
     total_attempts: int = 0
     max_retries: int = 3
     resume_count: int = 0
+    #: Attempts each node made before the latest resume: a resumed stage's
+    #: attempt numbers continue after them (Step Functions' RetryCount restarts at 0).
+    attempt_base: dict[str, int] = Field(default_factory=dict)
     failed_index: int | None = None
     current_index: int | None = None
     skip_reason: str = ""

@@ -1,34 +1,51 @@
 """Resume a failed run from its failed stage (seed: resume_pipeline).
 
 A new execution of the same state machine starts at the failed node's
-index; the outputs of the nodes before it are already stored, so the later
-stages read them as if the run had never stopped, and notifications already
-delivered are not delivered again (runs/store.py: DELIVERY items).  This
-works the same for Standard and Express workflows: it needs no redrive.
+index, carrying the output references of the nodes before it (the claim
+checks they stored), so the later stages read them as if the run had never
+stopped.  Notifications already delivered are not delivered again: each
+delivery is recorded per (run, node, channel) (runs/store.py DELIVERY items)
+and the notify stage skips channels found there.
+
+This works the same for Standard and Express workflows and in moto: it does
+not use Step Functions redrive (Express has none, nor does moto).
 """
 
 from __future__ import annotations
 
 from signalfire.errors import ConflictError
 from signalfire.runs.launcher import RunLauncher
+from signalfire.runs.launcher import launcher as default_launcher
 from signalfire.runs.models import PipelineRun, RunStatus
 from signalfire.store.exceptions import ConditionFailed
 
 
-def resume_run(launcher: RunLauncher, run_id: str) -> PipelineRun:
-    runs = launcher.runs
+def resume_run(run_id: str, launcher: RunLauncher | None = None) -> PipelineRun:
+    """Resume the FAILED run ``run_id``; returns the run (now RETRYING).
+
+    ConflictError (409) unless the run is FAILED, or when another resume of
+    it won the race.  ``launcher`` defaults to the cached one.
+    """
+    starter = launcher or default_launcher()
+    runs = starter.runs
     run = runs.get_run(run_id)
     if run.status != RunStatus.FAILED:
         raise ConflictError(f"only FAILED runs can be resumed; run {run_id} is {run.status.value}",
                             details={"status": run.status.value})
     index = run.failed_index if run.failed_index is not None else 0
+    before = {str(n.get("id", "")) for n in run.nodes[:index]}
+    outputs = {node: ref for node, ref in runs.output_refs(run_id).items() if node in before}
+    base: dict[str, int] = {}
+    for stage in runs.stages(run_id):
+        if stage.index >= index and not stage.fallback:
+            base[stage.node_id] = max(base.get(stage.node_id, 0), stage.attempt)
     attempt = run.resume_count + 1
     try:
         runs.update_run(run_id, {"status": RunStatus.RETRYING.value, "outcome": "", "completed_at": "",
-                                 "resume_count": attempt},
+                                 "resume_count": attempt, "attempt_base": base},
                         condition="#cur = :failed AND resume_count = :prev",
                         names={"#cur": "status"}, values={":failed": "FAILED", ":prev": run.resume_count})
     except ConditionFailed:
         raise ConflictError(f"run {run_id} is being resumed already") from None
-    launcher.start_execution(run, index, name=f"{run_id}-resume-{attempt}")
+    starter.start_execution(run, index, name=f"{run_id}-resume-{attempt}", outputs=outputs)
     return runs.get_run(run_id)

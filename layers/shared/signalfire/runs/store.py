@@ -4,10 +4,17 @@
 PK                     SK                                    what
 =====================  ====================================  ==========================================
 RUN#<run_id>           META                                  the run (GSI1 all, GSI2 status, GSI3 incident)
-RUN#<run_id>           STAGE#<index>#<node>#<attempt>        one attempt of one stage
-RUN#<run_id>           OUT#<index>#<node>                    a stage's output (claim check)
+RUN#<run_id>           STAGE#<index:03d>#<node>#<attempt:02d> one attempt of one stage (``-fallback``
+                                                             suffix for the local-provider fallback)
+RUN#<run_id>           OUT#<node_id>                         a stage's output (claim check)
 RUN#<run_id>           DELIVERY#<node>#<channel>             a notification delivered (no duplicates)
 =====================  ====================================  ==========================================
+
+``index`` is the node's position in the compiled node list (0-based); the
+ingest stage, which ran in the webhook Lambda, is index -1 (``STAGE#-01#ingest#01``,
+which sorts before ``STAGE#000``) and its output is ``OUT#ingest``.  An output
+reference is ``RUN#<run_id>/OUT#<node_id>`` (:func:`output_ref`); only such
+references travel through the state machine.
 
 Every item carries ``expires_at`` (AuditRetentionDays).
 """
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from abc import ABC, abstractmethod
 from datetime import timedelta
 from typing import Any
 
@@ -30,16 +38,72 @@ _INLINE_OUTPUT = 100 * 1024
 _MAX_OUTPUT = 350 * 1024
 
 
-def position(index: int) -> str:
-    """Sort key of a node position; the ingest stage (index -1) sorts first."""
-    return "000" if index < 0 else f"{index + 1:03d}"
-
-
 def _stage_sk(index: int, node_id: str, attempt: int, fallback: bool = False) -> str:
-    return f"STAGE#{position(index)}#{node_id}#{attempt:02d}{'-fallback' if fallback else ''}"
+    return f"STAGE#{index:03d}#{node_id}#{attempt:02d}{'-fallback' if fallback else ''}"
 
 
-class DynamoRunStore:
+def output_ref(run_id: str, node_id: str) -> str:
+    """The claim-check reference of a stage output."""
+    return f"RUN#{run_id}/OUT#{node_id}"
+
+
+def parse_output_ref(ref: str) -> tuple[str, str]:
+    """``(PK, SK)`` of an output reference; ValueError for anything else."""
+    pk, sep, sk = ref.partition("/")
+    if not sep or not pk.startswith("RUN#") or not sk.startswith("OUT#"):
+        raise ValueError(f"not a stage output reference: {ref!r}")
+    return pk, sk
+
+
+class RunStore(ABC):
+    """Runs, their stage attempts, stage outputs (claim check) and deliveries."""
+
+    @staticmethod
+    def output_ref(run_id: str, index: int, node_id: str) -> str:
+        """The reference :meth:`put_output` returns (``index`` is not part of it)."""
+        return output_ref(run_id, node_id)
+
+    @abstractmethod
+    def create_run(self, run: PipelineRun) -> None: ...
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> PipelineRun: ...
+
+    @abstractmethod
+    def update_run(self, run_id: str, fields: dict[str, Any], *, condition: str | None = None,
+                   values: dict[str, Any] | None = None, add: dict[str, int] | None = None,
+                   names: dict[str, str] | None = None) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def list_runs(self, *, status: str | None, incident_id: str | None, since: str | None, limit: int,
+                  next_token: str | None) -> Page: ...
+
+    @abstractmethod
+    def put_stage(self, stage: StageExecution) -> None: ...
+
+    @abstractmethod
+    def stages(self, run_id: str) -> list[StageExecution]: ...
+
+    @abstractmethod
+    def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any]) -> str: ...
+
+    @abstractmethod
+    def get_outputs(self, refs: dict[str, str]) -> dict[str, dict[str, Any]]: ...
+
+    @abstractmethod
+    def outputs(self, run_id: str) -> dict[str, dict[str, Any]]: ...
+
+    @abstractmethod
+    def output_refs(self, run_id: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    def delivered(self, run_id: str, node_id: str, channel: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def record_delivery(self, run_id: str, node_id: str, channel: str, result: dict[str, Any]) -> bool: ...
+
+
+class DynamoRunStore(RunStore):
     def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
         self.t = table
         self.retention = timedelta(days=retention_days)
@@ -114,12 +178,8 @@ class DynamoRunStore:
 
     # -- outputs (claim check) ------------------------------------------------------------
 
-    @staticmethod
-    def output_ref(run_id: str, index: int, node_id: str) -> str:
-        return f"RUN#{run_id}/OUT#{position(index)}#{node_id}"
-
     def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any]) -> str:
-        sk = f"OUT#{position(index)}#{node_id}"
+        sk = f"OUT#{node_id}"
         raw = json.dumps(output, default=str, separators=(",", ":")).encode()
         item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": sk, "type": "stage_output", "node_id": node_id,
                                 "node_type": node_type, "index": index, "bytes": len(raw),
@@ -132,17 +192,37 @@ class DynamoRunStore:
                 packed = gzip.compress(json.dumps({"truncated": True, "bytes": len(raw)}).encode())
             item["data_gz"] = packed
         self.t.put(item)
-        return self.output_ref(run_id, index, node_id)
+        return output_ref(run_id, node_id)
+
+    @staticmethod
+    def _decode(item: dict[str, Any]) -> dict[str, Any]:
+        data_gz = item.get("data_gz")
+        if data_gz is not None and not isinstance(data_gz, bytes):
+            data_gz = bytes(getattr(data_gz, "value", data_gz))
+        raw = item.get("data") or (gzip.decompress(data_gz).decode() if data_gz else "{}")
+        return dict(json.loads(raw))
+
+    def _output_items(self, run_id: str) -> list[dict[str, Any]]:
+        page = self.t.query(pk_name="PK", pk=f"RUN#{run_id}", sk_name="SK", sk_prefix="OUT#", limit=1000,
+                            newest_first=False, consistent=True)
+        return sorted(page.items, key=lambda i: int(i.get("index", 0)))
+
+    def get_outputs(self, refs: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """The outputs that ``refs`` (node id -> reference, as the state machine
+        carries them) point at, in the order given.  A missing item is left out."""
+        keys = [parse_output_ref(ref) for ref in refs.values()]
+        if not keys:
+            return {}
+        by_key = {(i["PK"], i["SK"]): i for i in self.t.batch_get(keys)}
+        return {node: self._decode(by_key[key]) for node, key in zip(refs, keys, strict=True) if key in by_key}
 
     def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Every stored stage output of a run, by node id (in run order)."""
-        page = self.t.query(pk_name="PK", pk=f"RUN#{run_id}", sk_name="SK", sk_prefix="OUT#", limit=1000,
-                            newest_first=False, consistent=True)
-        found: dict[str, dict[str, Any]] = {}
-        for item in page.items:
-            raw = item.get("data") or (gzip.decompress(item["data_gz"]).decode() if item.get("data_gz") else "{}")
-            found[item["node_id"]] = json.loads(raw)
-        return found
+        return {item["node_id"]: self._decode(item) for item in self._output_items(run_id)}
+
+    def output_refs(self, run_id: str) -> dict[str, str]:
+        """References to every stored stage output, by node id (in run order)."""
+        return {item["node_id"]: output_ref(run_id, item["node_id"]) for item in self._output_items(run_id)}
 
     # -- deliveries -----------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from signalfire.runs.models import (
     StageExecution,
     StageStatus,
 )
+from signalfire.runs.store import output_ref
 from signalfire.timeutil import iso, utcnow
 
 SENSITIVE = ("key", "secret", "token", "password", "api")
@@ -43,6 +44,8 @@ class StageRequest(BaseModel):
     index: int
     count: int = 0
     node: dict[str, Any]
+    #: node id -> claim-check reference of each earlier node's output (``RUN#<id>/OUT#<node>``)
+    outputs: dict[str, str] = {}
     attempt: int = 0  # $$.State.RetryCount: 0 on the first attempt
     execution: str = ""
     provider: str | None = None
@@ -95,12 +98,28 @@ def snapshot(output: dict[str, Any]) -> dict[str, Any]:
     return {"truncated": True, "preview": text[:SNAPSHOT_LIMIT]}
 
 
+#: Node config keys that inject faults (tests and local mode only; see docs/state-machine.md).
+FAULT_KEYS = ("fault", "fail_times", "always_fail")
+
+
 def fault_injection_enabled() -> bool:
+    """Faults are honoured only in local mode or when a test sets SIGNALFIRE_FAULT_INJECTION=true."""
     return any(os.environ.get(v, "").lower() == "true" for v in ("SIGNALFIRE_LOCAL", "SIGNALFIRE_FAULT_INJECTION"))
 
 
 def inject_fault(config: dict[str, Any], attempt: int) -> None:
-    fault = config.get("fault")
+    """Fail this attempt on purpose when the node config asks for it.
+
+    ``{"fail_times": N}`` fails the first N attempts with StageRetryableError,
+    ``{"always_fail": true}`` fails every attempt; the long form
+    ``{"fault": {"fail_times": N | "always": true | "while_file_exists": path,
+    "error": "config"}}`` also exists ("config" raises ConfigurationError,
+    which is never retried)."""
+    fault = dict(config.get("fault") or {})
+    if "fail_times" in config:
+        fault.setdefault("fail_times", config["fail_times"])
+    if config.get("always_fail"):
+        fault.setdefault("always", True)
     if not fault or not fault_injection_enabled():
         return
     error = ConfigurationError if fault.get("error") == "config" else StageRetryableError
@@ -115,11 +134,20 @@ def inject_fault(config: dict[str, Any], attempt: int) -> None:
 
 def _input_ref(run: PipelineRun, index: int) -> str:
     """What this stage reads first: the previous node's output, or the ingest result."""
-    from signalfire.runs.store import position
-
     if index > 0 and index - 1 < len(run.nodes):
-        return f"RUN#{run.run_id}/OUT#{position(index - 1)}#{run.nodes[index - 1].get('id', '')}"
+        return output_ref(run.run_id, str(run.nodes[index - 1].get("id", "")))
     return run.normalized_payload_ref
+
+
+def _load_outputs(req: StageRequest, run: PipelineRun) -> dict[str, dict[str, Any]]:
+    """The ingest result and the outputs the state machine hands this stage by
+    reference (claim check): only what the execution has produced so far, or,
+    for a resumed run, what the nodes before the failed one stored."""
+    refs: dict[str, str] = {}
+    if run.normalized_payload_ref:
+        refs["ingest"] = run.normalized_payload_ref
+    refs.update(req.outputs)
+    return run_store().get_outputs(refs)
 
 
 def _load_context(req: StageRequest, run: PipelineRun, attempt: int) -> StageContext:
@@ -127,7 +155,18 @@ def _load_context(req: StageRequest, run: PipelineRun, attempt: int) -> StageCon
     incident = store.get_incident(req.incident_id) if req.incident_id else None
     alerts = store.incident_alerts(req.incident_id) if req.incident_id else []
     return StageContext(request=req, run=run, incident=incident, alerts=alerts,
-                        outputs=run_store().outputs(req.run_id), attempt=attempt)
+                        outputs=_load_outputs(req, run), attempt=attempt)
+
+
+def _fallback_follows(req: StageRequest) -> bool:
+    """An intelligence node's failure is not the run's end when the state
+    machine will answer it with the local provider."""
+    if req.node.get("type") != "intelligence" or req.fallback:
+        return False
+    own = (req.node.get("config") or {}).get("fallback")
+    if isinstance(own, bool):
+        return own
+    return os.environ.get("SIGNALFIRE_INTELLIGENCE_FALLBACK_ENABLED", "true").lower() == "true"
 
 
 def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome]) -> dict[str, Any]:
@@ -139,16 +178,17 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
     stage = STAGE_OF_NODE.get(node_type)
     if stage is None:
         raise ConfigurationError(f"node {req.node.get('id')!r} has type {node_type!r}, which no stage runs")
-    attempt = req.attempt + 1
     runs = run_store()
     run = runs.get_run(req.run_id)
     node_id = str(req.node.get("id", ""))
+    tries = req.attempt + 1  # this execution's attempt at the node ($$.State.RetryCount + 1)
+    attempt = tries if req.fallback else tries + run.attempt_base.get(node_id, 0)  # continues after a resume
     logger.append_keys(trace_id=req.trace_id, run_id=req.run_id, stage=stage, node_id=node_id, attempt=attempt)
     tags = signals.SignalTags(trace_id=req.trace_id, run_id=req.run_id, stage=stage, incident_id=req.incident_id,
                               source=run.source, alert_fingerprint=run.alert_fingerprint,
                               environment=run.environment, attempt=attempt,
                               extra={"node_id": node_id, "pipeline": run.pipeline_name})
-    if attempt > 1:
+    if tries > 1:
         signals.emit(signals.STAGE_RETRYING, tags)
     signals.emit(signals.STAGE_STARTED, tags, fallback=req.fallback)
     started = utcnow()
@@ -161,9 +201,9 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
     )
     runs.put_stage(record)
     runs.update_run(req.run_id, {"current_stage": stage, "current_index": req.index,
-                                 **({"status": RunStatus.RETRYING.value} if attempt > 1 else {})})
+                                 **({"status": RunStatus.RETRYING.value} if tries > 1 else {})})
     try:
-        inject_fault(req.node.get("config") or {}, attempt)
+        inject_fault(req.node.get("config") or {}, tries)
         outcome = logic(_load_context(req, run, attempt))
     except Exception as exc:
         duration = (time.perf_counter() - t0) * 1000
@@ -174,12 +214,15 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
             "error_type": type(exc).__name__, "error_message": message[:2000],
             "error_stack": traceback.format_exc()[-4000:], "error_retryable": retryable,
         }))
-        more = retryable and attempt <= run.max_retries
+        more = retryable and tries <= run.max_retries
         runs.update_run(req.run_id, {"last_error_type": type(exc).__name__, "last_error_message": message[:2000],
                                      "last_error_retryable": retryable,
                                      **({"status": RunStatus.RETRYING.value} if more else {})})
         signals.emit(signals.STAGE_FAILED, tags, duration_ms=duration, retryable=retryable,
                      error_type=type(exc).__name__)
+        if not more and not _fallback_follows(req):
+            signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="FAILED", error_type=type(exc).__name__,
+                         completed_at=iso(utcnow()))
         logger.warning("stage failed", extra={"error_type": type(exc).__name__, "reason": message[:500],
                                               "retryable": retryable})
         raise
@@ -200,4 +243,5 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
     if outcome.skipped or req.index >= req.count - 1:
         signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="SKIPPED" if outcome.skipped else "COMPLETED",
                      completed_at=iso(utcnow()))
-    return {"status": "SKIPPED" if outcome.skipped else "SUCCEEDED", "ref": ref, "reason": outcome.reason}
+    return {"status": "SKIPPED" if outcome.skipped else "SUCCEEDED", "ref": ref, "entry": {node_id: ref},
+            "reason": outcome.reason}

@@ -4,7 +4,7 @@ A filter whose condition is false ends the run as SKIPPED."""
 from __future__ import annotations
 
 from signalfire.pipelines.transform import apply_transform
-from signalfire.stages.runner import StageContext, StageOutcome
+from signalfire.stages.runner import FAULT_KEYS, StageContext, StageOutcome
 
 
 def run_transform(ctx: StageContext) -> StageOutcome:
@@ -17,7 +17,7 @@ def run_transform(ctx: StageContext) -> StageOutcome:
     }
     for earlier in ctx.outputs.values():  # values extracted/mapped by earlier transform nodes
         context.update({k: v for k, v in (earlier.get("values") or {}).items() if k not in context})
-    config = {k: v for k, v in ctx.config.items() if k != "fault"}
+    config = {k: v for k, v in ctx.config.items() if k not in FAULT_KEYS}
     result = apply_transform(config, context)
     return StageOutcome(output={"values": result.values, "skipped": result.skipped, "reason": result.reason},
                         skipped=result.skipped, reason=result.reason)
