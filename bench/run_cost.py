@@ -43,15 +43,13 @@ def main() -> None:
     BaseClient._make_api_call = counting  # type: ignore[method-assign]
     sfn = boto3.client("stepfunctions")
     invocations: Counter[str] = Counter()
-    original_invoke = stepfunctions._invoke
+    original_dispatch = stepfunctions.dispatch
 
-    def count_invoke(self, function_name, *args):
+    def count_dispatch(function_name, event):
         invocations[function_name.rsplit(":", 1)[-1]] += 1
-        return original_invoke(self, function_name, *args)
+        return original_dispatch(function_name, event)
 
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    LambdaSimpleBackend.invoke = count_invoke  # type: ignore[method-assign]
+    stepfunctions.dispatch = count_dispatch
     print(f"{'preset':16} {'transitions':>11} {'lambda':>7} {'ddb (webhook)':>14} {'ddb (run)':>10}")
     try:
         for preset in PRESETS:

@@ -165,7 +165,6 @@ def role_arn() -> str:
         return str(iam.create_role(RoleName=_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
 
 
-_role = role_arn  # the name stack.py's first version used
 
 
 def create_functions(functions: Mapping[str, Function] | Iterable[str]) -> dict[str, str]:
