@@ -40,7 +40,7 @@ class Local:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
 
 
-def start_local(tmp: Path, *params: str) -> Local:
+def start_local(tmp: Path, *params: str, verbose: bool = False) -> Local:
     port = free_port()
     outbox = tmp / "outbox.jsonl"
     log = tmp / "local.log"
@@ -48,6 +48,8 @@ def start_local(tmp: Path, *params: str) -> Local:
            "--admin-token", ADMIN, "--outbox", str(outbox)]
     for p in params:
         cmd += ["--param", p]
+    if verbose:
+        cmd.append("--verbose")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers" / "shared"), str(ROOT / "local"),
                                          env.get("PYTHONPATH", "")])

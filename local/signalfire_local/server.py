@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import traceback
 import uuid
@@ -17,6 +18,7 @@ from signalfire_local.template import ACCOUNT
 
 # API Gateway HTTP APIs refuse bodies over 10 MB before any Lambda runs.
 APIGW_MAX_BODY = 10 * 1024 * 1024
+_TOKEN_RE = re.compile(r"([?&]token=)[^&\s]*")
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 
 
@@ -73,7 +75,8 @@ def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) ->
 
         def log_message(self, fmt: str, *args: Any) -> None:  # quieter than the default
             if getattr(self.server, "verbose", False):
-                super().log_message(fmt, *args)
+                # the request line may carry ?token=...: never log it
+                super().log_message(fmt, *(_TOKEN_RE.sub(r"\1***", str(a)) for a in args))
 
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)

@@ -63,6 +63,22 @@ def test_fifty_concurrent_identical_webhooks_over_http(local):
         assert [x["name"] for x in alerts].count("ConcurrencyProbe") == 1
 
 
+def test_tokens_never_reach_the_log_after_the_banner(tmp_path):
+    stack = start_local(tmp_path, verbose=True)
+    try:
+        with stack.sender() as s:
+            assert s.post("/alerts/webhook/", params={"token": stack.token}, json={"name": "T"}).status_code == 202
+            assert s.post("/alerts/webhook/", content=b"{bad").status_code == 400
+        with stack.admin_client() as a:
+            assert a.get("/alerts/rejected/").status_code == 200
+    finally:
+        stop_local(stack)
+    log = stack.log.read_text()
+    assert "token=***" in log  # the request line was logged, redacted
+    after_banner = log.split("Ctrl-C stops.", 1)[1]
+    assert stack.token not in after_banner and stack.admin not in after_banner
+
+
 def test_ctrl_c_stops_cleanly(tmp_path):
     stack = start_local(tmp_path)
     assert stop_local(stack) == 0

@@ -362,12 +362,9 @@ class DynamoAlertStore(AlertStore):
     def incident_alerts(self, incident_id: str) -> list[Alert]:
         links = self.t.query(pk_name="PK", pk=f"INCIDENT#{incident_id}", sk_name="SK", sk_prefix="ALERT#",
                              limit=1000, newest_first=False, consistent=True)
-        alerts = []
-        for link in links.items:
-            found = self.get_alert(link["alert_id"])
-            if found:
-                alerts.append(found)
-        return alerts
+        ids = [link["alert_id"] for link in links.items]
+        found = self.get_alerts(ids) if ids else {}
+        return [found[i] for i in ids if i in found]  # in the order they joined
 
     # -- rejected payloads -------------------------------------------------------------
 
