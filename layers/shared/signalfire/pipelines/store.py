@@ -287,7 +287,7 @@ class DynamoPipelineStore(PipelineStore):
         start = decode_token(next_token)
         if start is not None:
             after = deserialize(start).get("GSI1SK")
-        page = self.t.query(pk_name="GSI1PK", pk=LIST_PK, index="GSI1", sk_name="GSI1SK", limit=limit,
+        page = self.t.query_index("GSI1", LIST_PK, limit=limit,
                             next_token=next_token, newest_first=False)
         custom = [self._from_current(i) for i in page.items if not is_preset(i["name"])]
         upper = custom[-1].name if page.next_token and custom else None

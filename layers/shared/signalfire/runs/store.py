@@ -156,8 +156,7 @@ class DynamoRunStore(RunStore):
             index, pk = "GSI2", f"RUNS#STATUS#{status}"
         else:
             index, pk = "GSI1", "RUNS"
-        n = index[-1]
-        page = self.t.query(pk_name=f"GSI{n}PK", pk=pk, index=index, sk_name=f"GSI{n}SK", sk_from=since,
+        page = self.t.query_index(index, pk, sk_from=since,
                             limit=limit, next_token=next_token, filters=filters)
         page.items = [PipelineRun.from_item(i) for i in page.items]
         return page

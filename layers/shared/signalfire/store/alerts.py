@@ -215,8 +215,7 @@ class DynamoAlertStore(AlertStore):
             index, pk = "GSI1", "ALERTS"
         if severity:
             filters["severity"] = severity
-        n = index[-1]
-        page = self.t.query(pk_name=f"GSI{n}PK", pk=pk, index=index, sk_name=f"GSI{n}SK", sk_from=since,
+        page = self.t.query_index(index, pk, sk_from=since,
                             limit=limit, next_token=next_token, filters=filters)
         page.items = [self._alert_from(i) for i in page.items]
         return page
@@ -352,8 +351,7 @@ class DynamoAlertStore(AlertStore):
             index, pk = "GSI2", f"INCIDENTS#STATUS#{status}"
         else:
             index, pk = "GSI1", "INCIDENTS"
-        n = index[-1]
-        page = self.t.query(pk_name=f"GSI{n}PK", pk=pk, index=index, sk_name=f"GSI{n}SK", sk_from=since,
+        page = self.t.query_index(index, pk, sk_from=since,
                             limit=limit, next_token=next_token,
                             filters={"severity": severity} if severity else None)
         page.items = [self._incident_from(i) for i in page.items]
@@ -402,7 +400,7 @@ class DynamoAlertStore(AlertStore):
         )
 
     def list_rejected(self, *, limit: int, next_token: str | None) -> Page:
-        page = self.t.query(pk_name="GSI1PK", pk="REJECTED", index="GSI1", sk_name="GSI1SK",
+        page = self.t.query_index("GSI1", "REJECTED",
                             limit=limit, next_token=next_token)
         page.items = [self._rejected_from(i) for i in page.items]
         return page

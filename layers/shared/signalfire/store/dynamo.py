@@ -157,6 +157,11 @@ class DynamoTable:
 
     # -- queries -----------------------------------------------------------------------
 
+    def query_index(self, index: str, pk: str, **kwargs: Any) -> Page:
+        """:meth:`query` on one of the generic GSIs (``GSI1``..``GSI3``), whose
+        keys are ``<index>PK`` / ``<index>SK``."""
+        return self.query(pk_name=f"{index}PK", pk=pk, index=index, sk_name=f"{index}SK", **kwargs)
+
     def query(self, *, pk_name: str, pk: str, index: str | None = None, sk_name: str | None = None,
               sk_prefix: str | None = None, sk_from: str | None = None, limit: int = 50,
               next_token: str | None = None, newest_first: bool = True, filters: dict[str, Any] | None = None,
