@@ -63,6 +63,20 @@ Ctrl-C stops.""", flush=True)
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from signalfire_local.openapi import build
+
+    text = json.dumps(build(args.template), indent=2)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="signalfire", description="signalfire alert pipeline tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--outbox", default=None, help="also append local notifications to this JSONL file")
     local.add_argument("--verbose", action="store_true", help="log every HTTP request")
     local.set_defaults(func=cmd_local)
+    openapi = sub.add_parser("openapi", help="print the OpenAPI document of the HTTP API")
+    openapi.add_argument("--template", default=None)
+    openapi.add_argument("--output", default=None, help="write to this file instead of stdout")
+    openapi.set_defaults(func=cmd_openapi)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
