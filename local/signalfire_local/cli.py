@@ -40,8 +40,9 @@ Send a first alert:
   curl -s -X POST '{base}/alerts/webhook/?token={stack.token}' \\
        -H 'Content-Type: application/json' \\
        -d '{{"name": "DiskFull", "severity": "critical", "labels": {{"host": "web-1"}}}}'
-Then look at it:
+The notification prints here. Then look at the incident and the run's stages:
   curl -s -H 'Authorization: Bearer {stack.admin_token}' {base}/incidents/
+  curl -s -H 'Authorization: Bearer {stack.admin_token}' {base}/runs/
 
 Ctrl-C stops.""", flush=True)
 
