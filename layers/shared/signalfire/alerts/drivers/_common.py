@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from signalfire.alerts.models import AlertStatus, ParsedAlert, Severity
+from signalfire.alerts.models import AlertStatus, ParsedAlert, ParsedPayload, Severity
 from signalfire.timeutil import parse_time
 
 if TYPE_CHECKING:
@@ -176,6 +176,31 @@ def safe_time(value: Any) -> datetime | None:
 
 def clip(value: str, limit: int = NAME_MAX) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def alert_list(driver: BaseAlertDriver, payload: dict[str, Any]) -> list[Any]:
+    """The payload's ``alerts``, which must be a non-empty list."""
+    alerts = payload.get("alerts")
+    if not isinstance(alerts, list):
+        raise driver.reject("'alerts' must be a list of alert objects")
+    if not alerts:
+        raise driver.reject("'alerts' is empty: nothing to ingest")
+    return alerts
+
+
+def alertmanager_envelope(driver: BaseAlertDriver, payload: dict[str, Any], alerts: list[ParsedAlert],
+                          default_version: str = "") -> ParsedPayload:
+    """A ParsedPayload from the group fields Alertmanager's webhook defines
+    (and Grafana's unified alerting reuses): version, groupKey, receiver, externalURL."""
+    return ParsedPayload(
+        alerts=alerts,
+        source=driver.name,
+        version=text(payload.get("version"), default_version),
+        group_key=text(payload.get("groupKey")),
+        receiver=text(payload.get("receiver")),
+        external_url=text(payload.get("externalURL")),
+        raw_payload=payload,
+    )
 
 
 def vendor_fingerprint(driver: BaseAlertDriver, vendor_id: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from signalfire.alerts.drivers._common import (
+    alert_list,
+    alertmanager_envelope,
     first_text,
     host_from_instance,
     make_alert,
@@ -77,26 +79,14 @@ class AlertManagerDriver(BaseAlertDriver):
     def parse(self, payload: dict[str, Any]) -> ParsedPayload:
         if not isinstance(payload, dict):
             raise self.reject("expected a JSON object")
-        alerts = payload.get("alerts")
-        if not isinstance(alerts, list):
-            raise self.reject("'alerts' must be a list of alert objects")
-        if not alerts:
-            raise self.reject("'alerts' is empty: nothing to ingest")
+        alerts = alert_list(self, payload)
         group_status = alertmanager_status(payload.get("status"), AlertStatus.FIRING)
         common_labels = str_map(payload.get("commonLabels"))
         common_annotations = str_map(payload.get("commonAnnotations"))
         parsed = [
             self._alert(i, raw, group_status, common_labels, common_annotations) for i, raw in enumerate(alerts)
         ]
-        return ParsedPayload(
-            alerts=parsed,
-            source=self.name,
-            version=text(payload.get("version")),
-            group_key=text(payload.get("groupKey")),
-            receiver=text(payload.get("receiver")),
-            external_url=text(payload.get("externalURL")),
-            raw_payload=payload,
-        )
+        return alertmanager_envelope(self, payload, parsed)
 
     def _alert(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from signalfire.alerts.drivers._common import (
+    alert_list,
     first_text,
     host_from_instance,
     make_alert,
@@ -57,11 +58,7 @@ class GenericWebhookDriver(BaseAlertDriver):
         if not isinstance(payload, dict):
             raise self.reject("expected a JSON object")
         if "alerts" in payload:
-            alerts = payload.get("alerts")
-            if not isinstance(alerts, list):
-                raise self.reject("'alerts' must be a list of alert objects")
-            if not alerts:
-                raise self.reject("'alerts' is empty: nothing to ingest")
+            alerts = alert_list(self, payload)
             defaults = {k: v for k, v in payload.items() if k != "alerts"}
             parsed = []
             for index, raw in enumerate(alerts):

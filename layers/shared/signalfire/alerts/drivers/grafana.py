@@ -17,6 +17,8 @@ import re
 from typing import Any, ClassVar
 
 from signalfire.alerts.drivers._common import (
+    alert_list,
+    alertmanager_envelope,
     as_dict,
     as_list,
     first_text,
@@ -83,11 +85,7 @@ class GrafanaDriver(BaseAlertDriver):
     # -- unified alerting -------------------------------------------------------------
 
     def _parse_unified(self, payload: dict[str, Any]) -> ParsedPayload:
-        alerts = payload.get("alerts")
-        if not isinstance(alerts, list):
-            raise self.reject("'alerts' must be a list of alert objects")
-        if not alerts:
-            raise self.reject("'alerts' is empty: nothing to ingest")
+        alerts = alert_list(self, payload)
         state = text(payload.get("state")).lower()
         default_status = alertmanager_status(
             payload.get("status"), AlertStatus.RESOLVED if state == "ok" else AlertStatus.FIRING
@@ -99,15 +97,7 @@ class GrafanaDriver(BaseAlertDriver):
             self._unified_alert(i, raw, default_status, common_labels, common_annotations, title)
             for i, raw in enumerate(alerts)
         ]
-        return ParsedPayload(
-            alerts=parsed,
-            source=self.name,
-            version=text(payload.get("version"), "1"),
-            group_key=text(payload.get("groupKey")),
-            receiver=text(payload.get("receiver")),
-            external_url=text(payload.get("externalURL")),
-            raw_payload=payload,
-        )
+        return alertmanager_envelope(self, payload, parsed, default_version="1")
 
     def _unified_alert(
         self,
