@@ -47,7 +47,10 @@ _SEVERITY_WORDS: dict[str, Severity] = {
     "none": Severity.INFO, "not classified": Severity.INFO, "p4": Severity.INFO, "p5": Severity.INFO,
 }
 
-_STATUS_WORDS: dict[str, AlertStatus] = {
+#: The generic driver's status vocabulary (the union of the words monitoring
+#: tools use).  Vendor drivers map their own documented words; nothing maps an
+#: unknown word to firing (docs/drivers.md, "Status vocabulary").
+STATUS_WORDS: dict[str, AlertStatus] = {
     "firing": AlertStatus.FIRING, "alerting": AlertStatus.FIRING, "alert": AlertStatus.FIRING,
     "triggered": AlertStatus.FIRING, "trigger": AlertStatus.FIRING, "open": AlertStatus.FIRING,
     "problem": AlertStatus.FIRING, "active": AlertStatus.FIRING, "activated": AlertStatus.FIRING,
@@ -56,6 +59,7 @@ _STATUS_WORDS: dict[str, AlertStatus] = {
     "resolved": AlertStatus.RESOLVED, "ok": AlertStatus.RESOLVED, "recovered": AlertStatus.RESOLVED,
     "recovery": AlertStatus.RESOLVED, "closed": AlertStatus.RESOLVED, "normal": AlertStatus.RESOLVED,
     "inactive": AlertStatus.RESOLVED, "close": AlertStatus.RESOLVED, "deleted": AlertStatus.RESOLVED,
+    "cleared": AlertStatus.RESOLVED, "clear": AlertStatus.RESOLVED,
 }
 
 
@@ -68,13 +72,15 @@ def normalize_severity(value: Any, default: Severity = Severity.WARNING) -> Seve
     return _SEVERITY_WORDS.get(str(value).strip().lower(), default)
 
 
-def normalize_status(value: Any, default: AlertStatus = AlertStatus.FIRING) -> AlertStatus:
-    """Map a status word from any vocabulary onto firing / resolved."""
+def normalize_status(value: Any) -> AlertStatus:
+    """Map a word of :data:`STATUS_WORDS` onto firing / resolved; ValueError
+    names the accepted words for anything else (never a silent "firing")."""
     if isinstance(value, AlertStatus):
         return value
-    if value is None:
-        return default
-    return _STATUS_WORDS.get(str(value).strip().lower(), default)
+    word = str(value).strip().lower() if value is not None else ""
+    if word not in STATUS_WORDS:
+        raise ValueError(f"unknown status {value!r}: use one of {', '.join(STATUS_WORDS)}")
+    return STATUS_WORDS[word]
 
 
 def _stringify(mapping: Any) -> dict[str, str]:
@@ -234,6 +240,11 @@ class Incident(BaseModel):
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    #: Who acknowledged / resolved / closed it (the ``by`` of the API action;
+    #: ``signalfire`` when its last alert resolved).
+    acknowledged_by: str = ""
+    resolved_by: str = ""
+    closed_by: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
     alert_count: int = 0
     firing_alert_count: int = 0

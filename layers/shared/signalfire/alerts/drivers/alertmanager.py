@@ -42,13 +42,9 @@ def looks_like_grafana(payload: dict[str, Any]) -> bool:
     return False
 
 
-def alertmanager_status(value: Any, default: AlertStatus) -> AlertStatus:
-    word = text(value).lower()
-    if word == "resolved":
-        return AlertStatus.RESOLVED
-    if word == "firing":
-        return AlertStatus.FIRING
-    return default
+#: Alertmanager's webhook documents ``"status": "<resolved|firing>"`` for the
+#: group and for each alert.
+ALERTMANAGER_STATUS: dict[str, AlertStatus] = {"firing": AlertStatus.FIRING, "resolved": AlertStatus.RESOLVED}
 
 
 def labels_host(labels: dict[str, str]) -> str:
@@ -66,6 +62,7 @@ class AlertManagerDriver(BaseAlertDriver):
     name: ClassVar[str] = "alertmanager"
     title: ClassVar[str] = "Prometheus Alertmanager"
     expected: ClassVar[str] = "'alerts' (list), 'status' and one of 'groupKey'/'receiver'/'groupLabels', no Grafana 'orgId'"
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {"status": ALERTMANAGER_STATUS}
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
@@ -80,7 +77,7 @@ class AlertManagerDriver(BaseAlertDriver):
         if not isinstance(payload, dict):
             raise self.reject("expected a JSON object")
         alerts = alert_list(self, payload)
-        group_status = alertmanager_status(payload.get("status"), AlertStatus.FIRING)
+        group_status = self.status_of("status", payload.get("status"))
         common_labels = str_map(payload.get("commonLabels"))
         common_annotations = str_map(payload.get("commonAnnotations"))
         parsed = [
@@ -105,7 +102,7 @@ class AlertManagerDriver(BaseAlertDriver):
         annotations = {**common_annotations, **str_map(raw.get("annotations"))}
         if not labels:
             raise self.reject(f"alerts[{index}] has no labels: an Alertmanager alert is identified by its labels")
-        status = alertmanager_status(raw.get("status"), group_status)
+        status = self.status_of("status", raw.get("status"), group_status)
         name = labels.get("alertname") or "Alertmanager alert"
         severity = normalize_severity(first_text(labels, "severity", "priority", "level") or None, Severity.WARNING)
         fingerprint = text(raw.get("fingerprint"))
@@ -137,4 +134,4 @@ class AlertManagerDriver(BaseAlertDriver):
         )
 
 
-__all__ = ["AlertManagerDriver", "alertmanager_status", "labels_host", "looks_like_grafana"]
+__all__ = ["ALERTMANAGER_STATUS", "AlertManagerDriver", "labels_host", "looks_like_grafana"]

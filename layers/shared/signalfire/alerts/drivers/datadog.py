@@ -58,7 +58,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 RESOLVED_TRANSITIONS = {"recovered", "ok", "resolved", "recovery"}
-FIRING_TRANSITIONS = {"triggered", "re-triggered", "warn", "re-warn", "no data", "re-no data", "renotify", "alert"}
+#: $ALERT_TRANSITION words (Datadog documents Triggered/Re-Triggered, Recovered, Warn/Re-Warn,
+#: No Data/Re-No Data, Renotify; OK/Resolved/Recovery/Alert are what templates commonly send).
+TRANSITIONS: dict[str, AlertStatus] = {
+    **{w: AlertStatus.FIRING for w in ("triggered", "re-triggered", "warn", "re-warn", "no data", "re-no data",
+                                       "renotify", "alert")},
+    **{w: AlertStatus.RESOLVED for w in RESOLVED_TRANSITIONS},
+}
 
 ALERT_TYPE_SEVERITY: dict[str, Severity] = {
     "error": Severity.CRITICAL,
@@ -89,13 +95,6 @@ def _has(payload: dict[str, Any], key: str) -> bool:
     return any(k in payload for k in _ALIASES[key])
 
 
-def transition_status(transition: str) -> AlertStatus:
-    word = transition.strip().lower()
-    if word in RESOLVED_TRANSITIONS:
-        return AlertStatus.RESOLVED
-    return AlertStatus.FIRING
-
-
 def datadog_severity(transition: str, alert_type: str, priority: str) -> Severity:
     """Warn transitions -> warning; else $ALERT_TYPE (error/warning/info/success);
     a Recovered notification's type is always "success", which says nothing of
@@ -122,6 +121,7 @@ class DatadogDriver(BaseAlertDriver):
         "'alert_id' + 'alert_transition' + 'alert_type'/'alert_status' ($ALERT_* template variables), "
         "or the default template's 'event_type' + 'org' + 'last_updated'"
     )
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {"alert_transition": TRANSITIONS}
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
@@ -154,12 +154,7 @@ class DatadogDriver(BaseAlertDriver):
         if not transition:
             raise self.reject("'alert_transition' ($ALERT_TRANSITION) is missing and the title has no [Triggered]/"
                               "[Recovered] prefix")
-        if transition.strip().lower() not in RESOLVED_TRANSITIONS | FIRING_TRANSITIONS:
-            raise self.reject(
-                f"unknown alert_transition {transition!r}: expected Triggered, Re-Triggered, Recovered, Warn, "
-                "Re-Warn, No Data, Re-No Data or Renotify"
-            )
-        status = transition_status(transition)
+        status = self.status_of("alert_transition", transition)
         alert_type = _get(payload, "alert_type")
         priority = _get(payload, "alert_priority")
         severity = datadog_severity(transition, alert_type, priority)

@@ -25,11 +25,11 @@ from signalfire.alerts.drivers._common import (
 )
 from signalfire.alerts.drivers.base import BaseAlertDriver
 from signalfire.alerts.models import (
+    STATUS_WORDS,
     AlertStatus,
     ParsedAlert,
     ParsedPayload,
     normalize_severity,
-    normalize_status,
 )
 
 NAME_KEYS = ("name", "title", "alertname", "alert_name")
@@ -45,6 +45,7 @@ class GenericWebhookDriver(BaseAlertDriver):
     name: ClassVar[str] = "generic"
     title: ClassVar[str] = "Generic webhook"
     expected: ClassVar[str] = "'alerts' list of objects, or a 'name'/'title' field"
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {"status": STATUS_WORDS}
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
@@ -93,7 +94,7 @@ class GenericWebhookDriver(BaseAlertDriver):
         if raw.get("resolved") is True:
             status = AlertStatus.RESOLVED
         else:
-            status = normalize_status(status_word or None, AlertStatus.FIRING)
+            status = self.status_of("status", status_word, AlertStatus.FIRING)
         severity = normalize_severity(pick(*SEVERITY_KEYS) or labels.get("severity") or None)
         own_fp = first_text(raw, *FINGERPRINT_KEYS)
         identity = {k: v for k, v in labels.items() if k not in {"severity", "status", "state"}}

@@ -29,7 +29,7 @@ from signalfire.alerts.drivers._common import (
     str_map,
     text,
 )
-from signalfire.alerts.drivers.alertmanager import alertmanager_status, labels_host, looks_like_grafana
+from signalfire.alerts.drivers.alertmanager import ALERTMANAGER_STATUS, labels_host, looks_like_grafana
 from signalfire.alerts.drivers.base import BaseAlertDriver
 from signalfire.alerts.models import AlertStatus, ParsedAlert, ParsedPayload, Severity, normalize_severity
 
@@ -55,6 +55,8 @@ class GrafanaDriver(BaseAlertDriver):
         "'orgId' + 'state' + 'title' (legacy), 'alerts' + 'dashboardId', or 'alerts' with 'orgId' "
         "(unified alerting)"
     )
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {"status": ALERTMANAGER_STATUS,
+                                                                   "state": LEGACY_STATES}
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
@@ -86,10 +88,9 @@ class GrafanaDriver(BaseAlertDriver):
 
     def _parse_unified(self, payload: dict[str, Any]) -> ParsedPayload:
         alerts = alert_list(self, payload)
-        state = text(payload.get("state")).lower()
-        default_status = alertmanager_status(
-            payload.get("status"), AlertStatus.RESOLVED if state == "ok" else AlertStatus.FIRING
-        )
+        # Unified alerting's group ``state`` is "alerting" or "ok"; ``status`` wins when present.
+        default_status = self.status_of("status", payload.get("status"),
+                                        self.status_of("state", payload.get("state"), AlertStatus.FIRING))
         common_labels = str_map(payload.get("commonLabels"))
         common_annotations = str_map(payload.get("commonAnnotations"))
         title = text(payload.get("title"))
@@ -115,7 +116,7 @@ class GrafanaDriver(BaseAlertDriver):
         own_labels = str_map(raw.get("labels"))
         labels = {**common_labels, **own_labels}
         annotations = {**common_annotations, **str_map(raw.get("annotations"))}
-        status = alertmanager_status(raw.get("status"), default_status)
+        status = self.status_of("status", raw.get("status"), default_status)
         name = labels.get("alertname") or _TITLE_PREFIX.sub("", title) or "Grafana alert"
         severity = normalize_severity(first_text(labels, "severity", "priority", "level") or None, Severity.WARNING)
         fingerprint = text(raw.get("fingerprint"))
@@ -151,12 +152,8 @@ class GrafanaDriver(BaseAlertDriver):
     # -- legacy alerting ----------------------------------------------------------------
 
     def _parse_legacy(self, payload: dict[str, Any]) -> ParsedPayload:
+        status = self.status_of("state", payload.get("state"))
         state = text(payload.get("state")).lower()
-        if not state:
-            raise self.reject("legacy alert has no 'state' (alerting/ok/no_data/paused/pending)")
-        if state not in LEGACY_STATES:
-            raise self.reject(f"unknown legacy alert state {state!r}: expected one of {', '.join(LEGACY_STATES)}")
-        status = LEGACY_STATES[state]
         rule_name = text(payload.get("ruleName")) or _TITLE_PREFIX.sub("", text(payload.get("title")))
         rule_id = text(payload.get("ruleId"))
         if not rule_id and not rule_name:

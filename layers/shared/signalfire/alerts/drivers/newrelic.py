@@ -37,8 +37,15 @@ PRIORITY_SEVERITY: dict[str, Severity] = {
     "LOW": Severity.INFO,
     "INFO": Severity.INFO,
 }
-WORKFLOW_STATES = {"CREATED", "ACTIVATED", "ACKNOWLEDGED", "CLOSED"}
-RESOLVED_STATES = {"CLOSED", "RESOLVED"}
+#: Workflow issue ``state`` ({{state}}): CREATED, ACTIVATED, ACKNOWLEDGED, CLOSED.
+WORKFLOW_STATES: dict[str, AlertStatus] = {
+    "created": AlertStatus.FIRING, "activated": AlertStatus.FIRING, "acknowledged": AlertStatus.FIRING,
+    "closed": AlertStatus.RESOLVED,
+}
+#: Legacy channel ``current_state``: open, acknowledged, closed.
+LEGACY_STATES: dict[str, AlertStatus] = {
+    "open": AlertStatus.FIRING, "acknowledged": AlertStatus.FIRING, "closed": AlertStatus.RESOLVED,
+}
 
 
 def _names(value: Any) -> list[str]:
@@ -56,6 +63,8 @@ class NewRelicDriver(BaseAlertDriver):
         "'condition_id' + 'incident_id' + 'policy_name' (legacy channel), or 'issueId'/'id' + 'issueUrl' with "
         "'state'/'priority' (workflow)"
     )
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {"state": WORKFLOW_STATES,
+                                                                   "current_state": LEGACY_STATES}
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
@@ -83,9 +92,7 @@ class NewRelicDriver(BaseAlertDriver):
         if not issue_id:
             raise self.reject("workflow payload has no issue id ('issueId' or 'id' = {{issueId}})")
         state = text(payload.get("state")).upper()
-        if state and state not in WORKFLOW_STATES | RESOLVED_STATES:
-            raise self.reject(f"unknown issue state {state!r}: expected one of {', '.join(sorted(WORKFLOW_STATES))}")
-        status = AlertStatus.RESOLVED if state in RESOLVED_STATES else AlertStatus.FIRING
+        status = self.status_of("state", state, AlertStatus.FIRING)
         priority = text(payload.get("priority")).upper()
         severity = PRIORITY_SEVERITY.get(priority, Severity.WARNING)
         titles = _names(payload.get("title"))
@@ -134,9 +141,8 @@ class NewRelicDriver(BaseAlertDriver):
             raise self.reject("'incident_id' is missing")
         state = text(payload.get("current_state")).lower()
         event_type = text(payload.get("event_type")).upper()
-        if state and state not in {"open", "acknowledged", "closed"}:
-            raise self.reject(f"unknown current_state {state!r}: expected open, acknowledged or closed")
-        resolved = state == "closed" or event_type.endswith("CLOSE") or event_type.endswith("CLOSED")
+        by_state = self.status_of("current_state", payload.get("current_state"), AlertStatus.FIRING)
+        resolved = by_state == AlertStatus.RESOLVED or event_type.endswith("CLOSE") or event_type.endswith("CLOSED")
         status = AlertStatus.RESOLVED if resolved else AlertStatus.FIRING
         severity = PRIORITY_SEVERITY.get(text(payload.get("severity")).upper(), Severity.WARNING)
         targets = [t for t in as_list(payload.get("targets")) if isinstance(t, dict)]

@@ -33,13 +33,25 @@ PRIORITY_SEVERITY: dict[str, Severity] = {
     "P4": Severity.INFO,
     "P5": Severity.INFO,
 }
-RESOLVING_ACTIONS = {"close", "delete"}
+_F, _R = AlertStatus.FIRING, AlertStatus.RESOLVED
+#: Alert actions the outgoing webhook integration posts; Close and Delete end the alert.
+ACTIONS: dict[str, AlertStatus] = {
+    **{a.lower(): _F for a in (
+        "Create", "Acknowledge", "UnAcknowledge", "AddNote", "AddResponder", "AddTeam", "AssignOwnership",
+        "TakeOwnership", "AddTags", "RemoveTags", "AddDetails", "RemoveDetails", "AddRecipient", "Escalate",
+        "EscalateNext", "Snooze", "SnoozeEnded", "CustomAction", "UpdatePriority", "UpdateMessage",
+        "UpdateDescription", "UpdateAlias")},
+    "close": _R, "delete": _R,
+}
+#: ``alert.status`` when no action is sent.
+ALERT_STATUS: dict[str, AlertStatus] = {"open": _F, "closed": _R}
 
 
 class OpsGenieDriver(BaseAlertDriver):
     name: ClassVar[str] = "opsgenie"
     title: ClassVar[str] = "Opsgenie"
     expected: ClassVar[str] = "'alert' object with 'action' (outgoing webhook) or 'integrationId'"
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {"action": ACTIONS, "status": ALERT_STATUS}
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict) or "alert" not in payload:
@@ -60,10 +72,10 @@ class OpsGenieDriver(BaseAlertDriver):
         if not alert_id:
             raise self.reject("'alert.alertId' is missing")
         action = text(payload.get("action"))
-        if action.lower() in RESOLVING_ACTIONS or (not action and text(alert.get("status")).lower() == "closed"):
-            status = AlertStatus.RESOLVED
+        if action:
+            status = self.status_of("action", action)
         else:
-            status = AlertStatus.FIRING
+            status = self.status_of("status", alert.get("status"), _F)
         priority = text(alert.get("priority")).upper()
         severity = PRIORITY_SEVERITY.get(priority, Severity.WARNING)
         tags = parse_tags(alert.get("tags"))

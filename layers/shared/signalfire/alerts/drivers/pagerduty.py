@@ -25,7 +25,20 @@ from signalfire.alerts.drivers._common import (
 from signalfire.alerts.drivers.base import BaseAlertDriver
 from signalfire.alerts.models import AlertStatus, ParsedAlert, ParsedPayload, Severity
 
-RESOLVED_EVENTS = {"incident.resolved", "incident.resolve"}
+_F, _R = AlertStatus.FIRING, AlertStatus.RESOLVED
+#: Webhooks V3 incident state events (their ``data`` is the incident).
+V3_EVENTS: dict[str, AlertStatus] = {
+    "incident.triggered": _F, "incident.acknowledged": _F, "incident.unacknowledged": _F,
+    "incident.escalated": _F, "incident.reassigned": _F, "incident.reopened": _F, "incident.delegated": _F,
+    "incident.priority_updated": _F, "incident.service_updated": _F, "incident.resolved": _R,
+}
+#: V2/V1 webhook extension message types.
+V2_EVENTS: dict[str, AlertStatus] = {
+    "incident.trigger": _F, "incident.acknowledge": _F, "incident.unacknowledge": _F, "incident.assign": _F,
+    "incident.escalate": _F, "incident.delegate": _F, "incident.annotate": _F, "incident.resolve": _R,
+}
+#: An incident's ``status``.
+INCIDENT_STATUS: dict[str, AlertStatus] = {"triggered": _F, "acknowledged": _F, "resolved": _R}
 
 
 def pagerduty_severity(urgency: Any, priority: Any) -> Severity:
@@ -53,6 +66,15 @@ class PagerDutyDriver(BaseAlertDriver):
     name: ClassVar[str] = "pagerduty"
     title: ClassVar[str] = "PagerDuty"
     expected: ClassVar[str] = "'event' with 'event_type' (Webhooks V3) or 'messages' list of incident.* events (V2)"
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {
+        "event_type": V3_EVENTS, "event": V2_EVENTS, "status": INCIDENT_STATUS,
+    }
+
+    def _status(self, event_field: str, event_type: str, incident: dict[str, Any]) -> AlertStatus:
+        """Resolved when the event or the incident's status says so; both words must be documented ones."""
+        by_event = self.status_of(event_field, event_type)
+        by_status = self.status_of("status", incident.get("status"), by_event)
+        return _R if _R in (by_event, by_status) else _F
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
@@ -104,12 +126,12 @@ class PagerDutyDriver(BaseAlertDriver):
         incident_id = text(data.get("id"))
         if not incident_id:
             raise self.reject("'event.data.id' (the incident id) is missing")
-        resolved = event_type in RESOLVED_EVENTS or text(data.get("status")).lower() == "resolved"
+        status = self._status("event_type", event_type, data)
         occurred = safe_time(event.get("occurred_at"))
         alert = self._incident_alert(
             data,
             incident_id,
-            AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
+            status,
             event_type,
             number=text(data.get("number")),
             service=first_text(as_dict(data.get("service")), "summary", "name"),
@@ -143,12 +165,12 @@ class PagerDutyDriver(BaseAlertDriver):
             incident_id = text(incident.get("id"))
             if not incident_id:
                 raise self.reject(f"messages[{index}].incident.id is missing")
-            resolved = event_type in RESOLVED_EVENTS or text(incident.get("status")).lower() == "resolved"
+            status = self._status("event", event_type, incident)
             service = as_dict(incident.get("service"))
             alert = self._incident_alert(
                 incident,
                 incident_id,
-                AlertStatus.RESOLVED if resolved else AlertStatus.FIRING,
+                status,
                 event_type,
                 number=text(incident.get("incident_number")),
                 service=first_text(service, "name", "summary"),

@@ -47,8 +47,11 @@ SEVERITY_NUMBERS: dict[str, Severity] = {
     "3": Severity.WARNING, "2": Severity.WARNING,
     "1": Severity.INFO, "0": Severity.INFO,
 }
-PROBLEM_WORDS = {"problem", "1"}
-RESOLVED_WORDS = {"resolved", "ok", "recovery", "recovered", "0"}
+_F, _R = AlertStatus.FIRING, AlertStatus.RESOLVED
+#: {EVENT.VALUE}: 1 problem, 0 recovery.
+EVENT_VALUES: dict[str, AlertStatus] = {"1": _F, "0": _R}
+#: {EVENT.STATUS} is PROBLEM or RESOLVED, {TRIGGER.STATUS} PROBLEM or OK (and the numeric {EVENT.VALUE}).
+STATUS_WORDS: dict[str, AlertStatus] = {"problem": _F, "resolved": _R, "ok": _R, "1": _F, "0": _R}
 
 
 def _norm_keys(payload: dict[str, Any]) -> dict[str, Any]:
@@ -69,23 +72,6 @@ def zabbix_severity(params: dict[str, Any]) -> Severity | None:
     return None
 
 
-def zabbix_status(params: dict[str, Any]) -> AlertStatus:
-    """event_value (0/1) first, then event_status/trigger_status words, then the
-    presence of an expanded recovery event id."""
-    value = text(params.get("event_value"))
-    if value in {"0", "1"}:
-        return AlertStatus.RESOLVED if value == "0" else AlertStatus.FIRING
-    for key in ("event_status", "trigger_status", "status"):
-        word = text(params.get(key)).lower()
-        if word in RESOLVED_WORDS:
-            return AlertStatus.RESOLVED
-        if word in PROBLEM_WORDS:
-            return AlertStatus.FIRING
-    if not is_unset(params.get("event_recovery_id")) and text(params.get("event_recovery_id")):
-        return AlertStatus.RESOLVED
-    return AlertStatus.FIRING
-
-
 def _when(params: dict[str, Any], date_key: str, time_key: str) -> Any:
     date, clock = text(params.get(date_key)), text(params.get(time_key))
     if not date:
@@ -97,6 +83,25 @@ class ZabbixDriver(BaseAlertDriver):
     name: ClassVar[str] = "zabbix"
     title: ClassVar[str] = "Zabbix"
     expected: ClassVar[str] = "'event_id' + 'trigger_id' + 'trigger_name' + 'trigger_severity' (or 'event_severity')"
+    status_words: ClassVar[dict[str, dict[str, AlertStatus]]] = {
+        "event_value": EVENT_VALUES, "event_status": STATUS_WORDS, "trigger_status": STATUS_WORDS,
+        "status": STATUS_WORDS,
+    }
+
+    def _status(self, params: dict[str, Any]) -> AlertStatus:
+        """{EVENT.VALUE} first, then the status words, then the presence of an
+        expanded recovery event id; an unknown word in any of them is refused."""
+        found: AlertStatus | None = None
+        for key in ("event_value", "event_status", "trigger_status", "status"):
+            if not is_unset(params.get(key)) and text(params.get(key)):
+                word = self.status_of(key, text(params.get(key)))
+                found = found or word
+        if found is not None:
+            return found
+        if not is_unset(params.get("event_recovery_id")) and text(params.get("event_recovery_id")):
+            return _R
+        return _F
+
 
     def validate(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
@@ -128,7 +133,7 @@ class ZabbixDriver(BaseAlertDriver):
                     "Disaster or 0-5"
                 )
             severity = Severity.WARNING
-        status = zabbix_status(params)
+        status = self._status(params)
         labels = {
             **parse_tags(params.get("event_tags")),
             "event_id": problem_id,
