@@ -3,17 +3,17 @@ through the routers beside this file).  Every route needs the admin token."""
 
 from __future__ import annotations
 
-import importlib
-from functools import lru_cache
 from typing import Annotated
 
+import routes_pipelines
+import routes_runs
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from signalfire import services
-from signalfire.alerts.incidents import AlertQueries, IncidentManager, ListQuery
+from signalfire.alerts.incidents import ListQuery
 from signalfire.auth import Role
 from signalfire.errors import BadRequestError
 from signalfire.handlers.resolver import make_resolver
@@ -21,12 +21,8 @@ from signalfire.observability import logger, metrics, tracer
 
 app = make_resolver()
 
-for _name in ("routes_pipelines", "routes_runs"):
-    try:
-        app.include_router(importlib.import_module(_name).router)
-    except ModuleNotFoundError as exc:  # pragma: no cover - optional until present
-        if exc.name != _name:
-            raise
+app.include_router(routes_pipelines.router)
+app.include_router(routes_runs.router)
 
 
 def _admin_only(app_, next_middleware):  # type: ignore[no-untyped-def]
@@ -37,19 +33,6 @@ def _admin_only(app_, next_middleware):  # type: ignore[no-untyped-def]
 app.use(middlewares=[_admin_only])
 
 
-@lru_cache(maxsize=1)
-def queries() -> AlertQueries:
-    return AlertQueries(services.alert_store())
-
-
-@lru_cache(maxsize=1)
-def incidents() -> IncidentManager:
-    return IncidentManager(services.alert_store())
-
-
-services.register(queries)
-services.register(incidents)
-
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -57,34 +40,34 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 def list_alerts(status: str | None = None, severity: str | None = None, source: str | None = None,
                 since: str | None = None, limit: Limit = 50, next_token: str | None = None) -> dict:
     q = ListQuery(status=status, severity=severity, source=source, since=since, limit=limit, next_token=next_token)
-    return queries().list_alerts(q).model_dump(mode="json")
+    return services.alert_queries().list_alerts(q).model_dump(mode="json")
 
 
 @app.get("/alerts/rejected")
 def list_rejected(limit: Limit = 50, next_token: str | None = None) -> dict:
-    return queries().list_rejected(limit, next_token).model_dump(mode="json")
+    return services.alert_queries().list_rejected(limit, next_token).model_dump(mode="json")
 
 
 @app.get("/alerts/rejected/<rejected_id>")
 def get_rejected(rejected_id: str) -> dict:
-    return queries().get_rejected(rejected_id).model_dump(mode="json")
+    return services.alert_queries().get_rejected(rejected_id).model_dump(mode="json")
 
 
 @app.get("/alerts/<alert_id>")
 def get_alert(alert_id: str) -> dict:
-    return queries().get_alert(alert_id).model_dump(mode="json")
+    return services.alert_queries().get_alert(alert_id).model_dump(mode="json")
 
 
 @app.get("/incidents")
 def list_incidents(status: str | None = None, severity: str | None = None, since: str | None = None,
                    limit: Limit = 50, next_token: str | None = None) -> dict:
     q = ListQuery(status=status, severity=severity, since=since, limit=limit, next_token=next_token)
-    return incidents().list(q).model_dump(mode="json")
+    return services.incidents().list(q).model_dump(mode="json")
 
 
 @app.get("/incidents/<incident_id>")
 def get_incident(incident_id: str) -> dict:
-    return incidents().get(incident_id).model_dump(mode="json")
+    return services.incidents().get(incident_id).model_dump(mode="json")
 
 
 class ActionBody(BaseModel):
@@ -110,24 +93,24 @@ def _action_body() -> ActionBody:
 @app.post("/incidents/<incident_id>/acknowledge")
 def acknowledge(incident_id: str) -> dict:
     b = _action_body()
-    return incidents().transition(incident_id, "acknowledge", b.by, b.note).model_dump(mode="json")
+    return services.incidents().transition(incident_id, "acknowledge", b.by, b.note).model_dump(mode="json")
 
 
 @app.post("/incidents/<incident_id>/resolve")
 def resolve(incident_id: str) -> dict:
     b = _action_body()
-    return incidents().transition(incident_id, "resolve", b.by, b.note).model_dump(mode="json")
+    return services.incidents().transition(incident_id, "resolve", b.by, b.note).model_dump(mode="json")
 
 
 @app.post("/incidents/<incident_id>/close")
 def close(incident_id: str) -> dict:
     b = _action_body()
-    return incidents().transition(incident_id, "close", b.by, b.note).model_dump(mode="json")
+    return services.incidents().transition(incident_id, "close", b.by, b.note).model_dump(mode="json")
 
 
 @app.post("/incidents/<incident_id>/notes")
 def add_note(incident_id: str, body: NoteBody) -> dict:
-    return incidents().add_note(incident_id, body.text, body.by).model_dump(mode="json")
+    return services.incidents().add_note(incident_id, body.text, body.by).model_dump(mode="json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -19,9 +19,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from signalfire import services
 from signalfire.errors import BadRequestError
 from signalfire.pipelines.compile import compile_definition
-from signalfire.pipelines.factory import pipeline_store
 from signalfire.pipelines.models import PipelineDefinition
 
 router = APIGatewayHttpRouter()
@@ -91,7 +91,7 @@ def _out(d: PipelineDefinition) -> dict[str, Any]:
 def list_pipelines() -> dict:
     limit = _query_int("limit", 50, 1, 200) or 50
     token = router.current_event.get_query_string_value("next_token") or None
-    page = pipeline_store().list(limit=limit, next_token=token)
+    page = services.pipeline_store().list(limit=limit, next_token=token)
     return {"items": [_out(d) for d in page.items], "next_token": page.next_token}
 
 
@@ -112,35 +112,35 @@ def validate_pipeline() -> dict:
 @router.post("/pipelines")
 def create_pipeline() -> tuple[dict, int]:
     b: CreateBody = _body(CreateBody)
-    created = pipeline_store().create(b.name, b.config, description=b.description, tags=b.tags,
+    created = services.pipeline_store().create(b.name, b.config, description=b.description, tags=b.tags,
                                       created_by=b.created_by, activate=b.activate)
     return _out(created), 201
 
 
 @router.get("/pipelines/<name>")
 def get_pipeline(name: str) -> dict:
-    return _out(pipeline_store().get(name, _query_int("version", None, 1)))
+    return _out(services.pipeline_store().get(name, _query_int("version", None, 1)))
 
 
 @router.put("/pipelines/<name>")
 def update_pipeline(name: str) -> dict:
     b: UpdateBody = _body(UpdateBody)
-    return _out(pipeline_store().update(name, b.config, description=b.description, tags=b.tags,
+    return _out(services.pipeline_store().update(name, b.config, description=b.description, tags=b.tags,
                                         updated_by=b.created_by, activate=b.activate))
 
 
 @router.get("/pipelines/<name>/versions")
 def pipeline_versions(name: str) -> dict:
-    versions = pipeline_store().history(name)
+    versions = services.pipeline_store().history(name)
     return {"name": name, "items": [_out(d) for d in versions]}
 
 
 @router.post("/pipelines/<name>/activate")
 def activate_pipeline(name: str) -> dict:
     b: ActivateBody = _body(ActivateBody)
-    return _out(pipeline_store().activate(name, b.version))
+    return _out(services.pipeline_store().activate(name, b.version))
 
 
 @router.post("/pipelines/<name>/deactivate")
 def deactivate_pipeline(name: str) -> dict:
-    return _out(pipeline_store().deactivate(name))
+    return _out(services.pipeline_store().deactivate(name))

@@ -6,38 +6,18 @@ shape the answer.  202 means the alerts are stored.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signalfire import services
 from signalfire.alerts.drivers import DRIVERS
-from signalfire.alerts.signatures import SignatureVerifier
-from signalfire.alerts.webhooks import WebhookRequest, WebhookService
+from signalfire.alerts.webhooks import WebhookRequest
 from signalfire.auth import Role
 from signalfire.handlers.resolver import make_resolver
 from signalfire.observability import logger, metrics, tracer
-from signalfire.settings import get_settings
 
 app = make_resolver()
-
-
-@lru_cache(maxsize=1)
-def webhook_service() -> WebhookService:
-    starter = None
-    try:  # run launching arrives with the orchestration layer
-        from signalfire.runs.launcher import run_starter
-
-        starter = run_starter()
-    except ImportError:
-        pass
-    signatures = SignatureVerifier(services.token_verifier().signing_keys)
-    return WebhookService(services.alert_store(), get_settings().max_body_bytes, starter, signatures)
-
-
-services.register(webhook_service)
 
 
 @app.get("/alerts/webhook")
@@ -63,7 +43,7 @@ def _receive(driver: str | None) -> Response:
         body=app.raw_body(), driver=driver, pipeline=app.query("pipeline"),
         path=app.current_event.path, content_type=headers.get("content-type", ""), headers=dict(headers),
     )
-    accepted = webhook_service().receive(request)
+    accepted = services.webhook_service().receive(request)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON,
                     body=accepted.model_dump(mode="json"))
 

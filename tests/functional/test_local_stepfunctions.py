@@ -159,12 +159,12 @@ class Harness:
     # -- given ---------------------------------------------------------------------
 
     def pipeline(self, name: str, nodes: list[dict[str, Any]]) -> None:
-        from signalfire.pipelines.factory import pipeline_store
+        from signalfire import services
 
         chained = [dict(n) for n in nodes]
         for a, b in zip(chained, chained[1:], strict=False):
             a["next"] = b["id"]
-        pipeline_store().create(name, {"version": "1.0", "nodes": chained})
+        services.pipeline_store().create(name, {"version": "1.0", "nodes": chained})
 
     def host_check(self, host: str, checker: str, status: str, message: str = "") -> None:
         from signalfire import services
@@ -180,27 +180,26 @@ class Harness:
         from signalfire import services
         from signalfire.alerts.drivers import parse_webhook
         from signalfire.alerts.ingest import IngestService
-        from signalfire.runs.launcher import launcher
 
         self._seq += 1
         body = {"name": name or f"Probe{self._seq}", "severity": severity, "status": status,
                 "description": description, "labels": {"host": host}}
         outcome = IngestService(services.alert_store()).process(parse_webhook(body, "generic"))
-        return launcher().start_for(outcome, pipeline)
+        return services.launcher().start_for(outcome, pipeline)
 
     # -- then ----------------------------------------------------------------------
 
     def wait(self, run_id: str, execution: str | None = None, timeout: float = 60) -> dict[str, Any]:
         """The finished run, its stages (without the ingest stage) and its execution."""
-        from signalfire.runs.launcher import run_store
+        from signalfire import services
 
         ex_arn = self.arn.replace(":stateMachine:", ":execution:") + f":{execution or run_id}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             desc = self.sfn.describe_execution(executionArn=ex_arn)
             if desc["status"] != "RUNNING":
-                run = run_store().get_run(run_id)
-                stages = [s for s in run_store().stages(run_id) if s.stage != "INGEST"]
+                run = services.run_store().get_run(run_id)
+                stages = [s for s in services.run_store().stages(run_id) if s.stage != "INGEST"]
                 return {"run": run, "stages": stages, "execution": desc}
             time.sleep(0.05)
         raise AssertionError(f"run {run_id} did not finish")
@@ -314,7 +313,7 @@ def test_stage_that_fails_twice_then_succeeds(sf):
 def test_short_fault_form_in_the_execution_input(sf, monkeypatch):
     """``{"fail_times": N}`` / ``{"always_fail": true}`` straight in a node's
     config (the stored-definition form is ``{"fault": {...}}``)."""
-    from signalfire.runs.launcher import launcher, run_store
+    from signalfire import services
     from signalfire.runs.models import PipelineRun, RunStatus
     from signalfire.stages.runner import inject_fault
     from signalfire.timeutil import utcnow
@@ -323,8 +322,8 @@ def test_short_fault_form_in_the_execution_input(sf, monkeypatch):
     run = PipelineRun(run_id="run_short", trace_id="tr_short", status=RunStatus.INGESTED, pipeline_name="custom",
                       nodes=[{"id": "notify", "type": "notify", "config": {"fail_times": 1}}],
                       created_at=now, updated_at=now)
-    run_store().create_run(run)
-    launcher().start_execution(run, 0, name=run.run_id)
+    services.run_store().create_run(run)
+    services.launcher().start_execution(run, 0, name=run.run_id)
     done = sf.wait(run.run_id)
     assert [(s.attempt, s.status) for s in done["stages"]] == [(1, "FAILED"), (2, "SUCCEEDED")]
     assert done["run"].status == "NOTIFIED"
@@ -385,8 +384,8 @@ def test_a_node_can_refuse_the_fallback(sf):
 
 
 def test_resume_after_the_cause_is_fixed_does_not_deliver_twice(sf, tmp_path):
+    from signalfire import services
     from signalfire.errors import ConflictError
-    from signalfire.runs.launcher import run_store
     from signalfire.runs.resume import resume_run
 
     broken = tmp_path / "downstream-broken"
@@ -402,7 +401,7 @@ def test_resume_after_the_cause_is_fixed_does_not_deliver_twice(sf, tmp_path):
     assert sf.delivered(run_id) == ["first_notify"]
 
     broken.unlink()  # the cause is fixed
-    assert resume_run(run_id).status == "RETRYING"
+    assert resume_run(run_id, services.launcher()).status == "RETRYING"
     done = sf.wait(run_id, f"{run_id}-resume-1")
     run, stages = done["run"], done["stages"]
     started = json.loads(done["execution"]["input"])
@@ -412,11 +411,11 @@ def test_resume_after_the_cause_is_fixed_does_not_deliver_twice(sf, tmp_path):
     assert sf.delivered(run_id) == ["first_notify", "second_notify"]
     assert len([s for s in stages if s.node_id == "first_notify"]) == 1  # not run again
     with pytest.raises(ConflictError):
-        resume_run(run_id)  # only FAILED runs resume
+        resume_run(run_id, services.launcher())  # only FAILED runs resume
 
     # A resume that runs a notify node again delivers nothing twice.
-    run_store().update_run(run_id, {"status": "FAILED", "failed_index": 0})
-    resume_run(run_id)
+    services.run_store().update_run(run_id, {"status": "FAILED", "failed_index": 0})
+    resume_run(run_id, services.launcher())
     again = sf.wait(run_id, f"{run_id}-resume-2")
     assert again["run"].status == "NOTIFIED"
     assert sf.delivered(run_id) == ["first_notify", "second_notify"]

@@ -28,8 +28,8 @@ from signalfire.errors import (  # noqa: E402
     ConflictError,
     NotFoundError,
 )
+from signalfire.pipelines.dynamo import DynamoPipelineStore  # noqa: E402
 from signalfire.pipelines.presets import PRESETS  # noqa: E402
-from signalfire.pipelines.store import DynamoPipelineStore  # noqa: E402
 from signalfire.store.dynamo import DynamoTable  # noqa: E402
 from signalfire.store.exceptions import ConditionFailed  # noqa: E402
 
@@ -299,7 +299,7 @@ def test_always_losing_raises_concurrent_update_error(store: DynamoPipelineStore
         raise ConditionFailed("ConditionalCheckFailed")
 
     monkeypatch.setattr(store.t, "transact", lose)
-    monkeypatch.setattr("signalfire.pipelines.store.time.sleep", lambda s: None)
+    monkeypatch.setattr("signalfire.pipelines.dynamo.time.sleep", lambda s: None)
     with pytest.raises(ConcurrentUpdateError) as info:
         store.update("stuck", EMAIL)
     assert info.value.retryable
@@ -307,12 +307,11 @@ def test_always_losing_raises_concurrent_update_error(store: DynamoPipelineStore
 
 def test_factory_is_cached_and_reset(client: LockedClient) -> None:
     from signalfire import services
-    from signalfire.pipelines.factory import pipeline_store
 
-    first = pipeline_store()
-    assert pipeline_store() is first and first.t.table_name == TABLE
+    first = services.pipeline_store()
+    assert services.pipeline_store() is first and first.t.table_name == TABLE
     services.reset()
-    assert pipeline_store() is not first
+    assert services.pipeline_store() is not first
 
 
 # -- the HTTP routes (router only: app.py adds the admin check) --------------------------

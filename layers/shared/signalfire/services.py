@@ -1,13 +1,32 @@
-"""Cached factories: each Lambda container (or the local stack) builds its
-services once, on first use.  Tests call :func:`reset` between cases."""
+"""The composition root: the one place where concrete services are built.
+
+Every cached factory of the process lives here, and only here.  Each Lambda
+container (or the local stack) builds a service once, on first use; nothing
+is built at import time (a boto3 client made at import escapes moto and
+slows every cold start).  Logic modules never import this module: they take
+their collaborators (the store interfaces, a launcher) as arguments; the
+thin handlers and the stage runner ask this module for them.
+
+Tests call :func:`reset` between cases.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from signalfire import aws
+from signalfire.alerts.dynamo import DynamoAlertStore
+from signalfire.alerts.incidents import AlertQueries, IncidentManager
+from signalfire.alerts.signatures import SignatureVerifier
+from signalfire.alerts.store import AlertStore
+from signalfire.alerts.webhooks import WebhookService
 from signalfire.auth import TokenVerifier
+from signalfire.pipelines.dynamo import DynamoPipelineStore
+from signalfire.pipelines.store import PipelineStore
+from signalfire.runs.dynamo import DynamoRunStore
+from signalfire.runs.launcher import RunLauncher
+from signalfire.runs.store import RunStore
 from signalfire.settings import get_settings
-from signalfire.store.alerts import DynamoAlertStore
 from signalfire.store.dynamo import DynamoTable
 
 
@@ -17,8 +36,18 @@ def table() -> DynamoTable:
 
 
 @lru_cache(maxsize=1)
-def alert_store() -> DynamoAlertStore:
+def alert_store() -> AlertStore:
     return DynamoAlertStore(table(), retention_days=get_settings().audit_retention_days)
+
+
+@lru_cache(maxsize=1)
+def run_store() -> RunStore:
+    return DynamoRunStore(table(), retention_days=get_settings().audit_retention_days)
+
+
+@lru_cache(maxsize=1)
+def pipeline_store() -> PipelineStore:
+    return DynamoPipelineStore(table())
 
 
 @lru_cache(maxsize=1)
@@ -26,17 +55,33 @@ def token_verifier() -> TokenVerifier:
     return TokenVerifier(get_settings())
 
 
-_RESETTABLE: list = [table, alert_store, token_verifier, get_settings]
+@lru_cache(maxsize=1)
+def launcher() -> RunLauncher:
+    return RunLauncher(run_store(), pipeline_store(), get_settings())
 
 
-def register(factory) -> None:  # type: ignore[no-untyped-def]
-    """Let another module's cached factory be cleared by :func:`reset`."""
-    _RESETTABLE.append(factory)
+@lru_cache(maxsize=1)
+def webhook_service() -> WebhookService:
+    signatures = SignatureVerifier(token_verifier().signing_keys)
+    return WebhookService(alert_store(), get_settings().max_body_bytes, launcher(), signatures)
+
+
+@lru_cache(maxsize=1)
+def alert_queries() -> AlertQueries:
+    return AlertQueries(alert_store())
+
+
+@lru_cache(maxsize=1)
+def incidents() -> IncidentManager:
+    return IncidentManager(alert_store())
+
+
+_FACTORIES = (get_settings, table, alert_store, run_store, pipeline_store, token_verifier, launcher,
+              webhook_service, alert_queries, incidents)
 
 
 def reset() -> None:
-    from signalfire import aws
-
-    for factory in _RESETTABLE:
+    """Forget every built service and client (tests start a fresh moto between cases)."""
+    for factory in _FACTORIES:
         factory.cache_clear()
     aws.reset_clients()

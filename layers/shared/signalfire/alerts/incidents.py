@@ -26,8 +26,8 @@ from signalfire.alerts.models import (
     RejectedPayload,
     Severity,
 )
+from signalfire.alerts.store import AlertStore
 from signalfire.errors import BadRequestError, ConflictError, NotFoundError
-from signalfire.store.alerts import DynamoAlertStore
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.timeutil import iso, parse_time, utcnow
 
@@ -91,7 +91,7 @@ def parse_limit(value: int) -> int:
 
 
 class AlertQueries:
-    def __init__(self, store: DynamoAlertStore) -> None:
+    def __init__(self, store: AlertStore) -> None:
         self.store = store
 
     def list_alerts(self, q: ListQuery) -> PageOut:
@@ -126,7 +126,7 @@ def _alert_summary(alert: Alert) -> dict[str, Any]:
 
 
 class IncidentManager:
-    def __init__(self, store: DynamoAlertStore) -> None:
+    def __init__(self, store: AlertStore) -> None:
         self.store = store
 
     def list(self, q: ListQuery) -> PageOut:

@@ -26,9 +26,9 @@ from signalfire.alerts.models import (
     ParsedPayload,
     ProcessingResult,
 )
+from signalfire.alerts.store import AlertStore
 from signalfire.errors import ConcurrentUpdateError
 from signalfire.ids import alert_id, group_id, new_id
-from signalfire.store.alerts import AlertStore
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.timeutil import iso, utcnow
 

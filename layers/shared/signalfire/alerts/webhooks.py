@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from signalfire.alerts.drivers import parse_webhook
 from signalfire.alerts.ingest import IngestOutcome, IngestService
 from signalfire.alerts.signatures import SignatureVerifier
+from signalfire.alerts.store import AlertStore
 from signalfire.errors import (
     InvalidJSONError,
     NotFoundError,
@@ -22,10 +23,16 @@ from signalfire.errors import (
     SignalfireError,
 )
 from signalfire.observability import logger
-from signalfire.store.alerts import AlertStore
 
-# Starts pipeline runs for an ingest outcome; returns their run ids.
-RunStarter = Callable[[IngestOutcome, str | None], list[str]]
+
+class RunStarter(Protocol):
+    """Starts pipeline runs for what a webhook changed (runs/launcher.py)."""
+
+    def validate(self, source: str, query_pipeline: str | None) -> None:
+        """Refuse an unknown or inactive pipeline before anything is stored."""
+
+    def start_for(self, outcome: IngestOutcome, pipeline_name: str | None = None) -> list[str]:
+        """Start the runs ``outcome`` calls for; returns their ids."""
 
 
 class WebhookRequest(BaseModel):
@@ -68,20 +75,17 @@ class WebhookService:
     def receive(self, req: WebhookRequest) -> WebhookAccepted:
         try:
             payload = self._decode(req)
-            from signalfire.alerts.drivers import parse_webhook
-
             parsed = parse_webhook(payload, driver=req.driver)
             if self.signatures is not None:
                 self.signatures.verify(parsed.source, req.headers, req.body)
-            validate = getattr(self.start_runs, "validate", None)
-            if validate is not None:  # an unknown ?pipeline= is refused before anything is stored
-                validate(parsed.source, req.pipeline)
+            if self.start_runs is not None:  # an unknown ?pipeline= is refused before anything is stored
+                self.start_runs.validate(parsed.source, req.pipeline)
         except SignalfireError as exc:
             if exc.http_status < 500 and exc.http_status != 401:
                 self._keep(req, exc)
             raise
         outcome = self.ingest.process(parsed)
-        run_ids = self.start_runs(outcome, req.pipeline) if self.start_runs else []
+        run_ids = self.start_runs.start_for(outcome, req.pipeline) if self.start_runs else []
         r = outcome.result
         logger.info("webhook ingested", extra={"source": parsed.source, "alerts": len(parsed.alerts),
                                                "alerts_created": r.alerts_created, "alerts_unchanged": r.alerts_unchanged,

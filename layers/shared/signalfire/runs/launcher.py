@@ -8,22 +8,19 @@ starts nothing: the cost of a repeat stays one read.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
-from signalfire import aws, services
+from signalfire import aws
 from signalfire.alerts.ingest import IncidentEvent, IngestOutcome
-from signalfire.errors import SignalfireError
 from signalfire.ids import new_id
 from signalfire.observability import logger
 from signalfire.pipelines.compile import execution_input
-from signalfire.pipelines.factory import pipeline_store
 from signalfire.pipelines.resolve import load_definition, resolve_pipeline_name
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs import signals
 from signalfire.runs.models import PipelineRun, RunStatus, StageExecution, StageStatus
-from signalfire.runs.store import DynamoRunStore, RunStore
-from signalfire.settings import Settings, get_settings
+from signalfire.runs.store import RunStore
+from signalfire.settings import Settings
 from signalfire.timeutil import utcnow
 
 TRIGGERS = {IncidentEvent.CREATED, IncidentEvent.ESCALATED, IncidentEvent.RESOLVED}
@@ -46,9 +43,6 @@ class RunLauncher:
     def validate(self, source: str, query_pipeline: str | None) -> None:
         """Fail fast (before anything is stored) on an unknown or inactive pipeline."""
         load_definition(resolve_pipeline_name(source, query_pipeline, self.settings), self.pipelines)
-
-    def __call__(self, outcome: IngestOutcome, pipeline_name: str | None) -> list[str]:
-        return self.start_for(outcome, pipeline_name)
 
     def start_for(self, outcome: IngestOutcome, pipeline_name: str | None = None) -> list[str]:
         """Start one run per incident the webhook created, escalated or resolved;
@@ -120,23 +114,3 @@ class RunLauncher:
             signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="FAILED", pipeline=run.pipeline_name)
             return
         signals.emit(signals.PIPELINE_STARTED, tags, pipeline=run.pipeline_name, start_index=index)
-
-
-@lru_cache(maxsize=1)
-def run_store() -> DynamoRunStore:
-    return DynamoRunStore(services.table(), retention_days=get_settings().audit_retention_days)
-
-
-@lru_cache(maxsize=1)
-def launcher() -> RunLauncher:
-    return RunLauncher(run_store(), pipeline_store(), get_settings())
-
-
-def run_starter() -> RunLauncher:
-    return launcher()
-
-
-services.register(run_store)
-services.register(launcher)
-
-__all__ = ["RunLauncher", "launcher", "run_starter", "run_store", "SignalfireError"]

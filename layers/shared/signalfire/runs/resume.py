@@ -4,7 +4,7 @@ A new execution of the same state machine starts at the failed node's
 index, carrying the output references of the nodes before it (the claim
 checks they stored), so the later stages read them as if the run had never
 stopped.  Notifications already delivered are not delivered again: each
-delivery is recorded per (run, node, channel) (runs/store.py DELIVERY items)
+delivery is recorded per (run, node, channel) (runs/dynamo.py DELIVERY items)
 and the notify stage skips channels found there.
 
 This works the same for Standard and Express workflows and in moto: it does
@@ -15,19 +15,17 @@ from __future__ import annotations
 
 from signalfire.errors import ConflictError
 from signalfire.runs.launcher import RunLauncher
-from signalfire.runs.launcher import launcher as default_launcher
 from signalfire.runs.models import PipelineRun, RunStatus
 from signalfire.store.exceptions import ConditionFailed
 
 
-def resume_run(run_id: str, launcher: RunLauncher | None = None) -> PipelineRun:
+def resume_run(run_id: str, launcher: RunLauncher) -> PipelineRun:
     """Resume the FAILED run ``run_id``; returns the run (now RETRYING).
 
     ConflictError (409) unless the run is FAILED, or when another resume of
-    it won the race.  ``launcher`` defaults to the cached one.
+    it won the race.
     """
-    starter = launcher or default_launcher()
-    runs = starter.runs
+    runs = launcher.runs
     run = runs.get_run(run_id)
     if run.status != RunStatus.FAILED:
         raise ConflictError(f"only FAILED runs can be resumed; run {run_id} is {run.status.value}",
@@ -47,5 +45,5 @@ def resume_run(run_id: str, launcher: RunLauncher | None = None) -> PipelineRun:
                         names={"#cur": "status"}, values={":failed": "FAILED", ":prev": run.resume_count})
     except ConditionFailed:
         raise ConflictError(f"run {run_id} is being resumed already") from None
-    starter.start_execution(run, index, name=f"{run_id}-resume-{attempt}", outputs=outputs)
+    launcher.start_execution(run, index, name=f"{run_id}-resume-{attempt}", outputs=outputs)
     return runs.get_run(run_id)

@@ -15,8 +15,8 @@ import sys
 import threading
 from typing import Any
 
+from signalfire import services
 from signalfire.observability import logger
-from signalfire.runs.launcher import run_store
 from signalfire.stages.runner import StageContext, StageOutcome
 from signalfire.timeutil import iso, utcnow
 
@@ -74,7 +74,7 @@ CHANNELS = {"console": _deliver_console}
 
 
 def run_notify(ctx: StageContext) -> StageOutcome:
-    runs = run_store()
+    runs = services.run_store()
     message = build_message(ctx)
     names = ctx.config.get("channels") or ["console"]
     deliveries, succeeded, failed, skipped = [], [], [], []

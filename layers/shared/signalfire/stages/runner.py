@@ -17,7 +17,6 @@ from signalfire.alerts.models import Alert, Incident
 from signalfire.errors import ConfigurationError, SignalfireError, StageRetryableError
 from signalfire.observability import logger
 from signalfire.runs import signals
-from signalfire.runs.launcher import run_store
 from signalfire.runs.models import (
     OUTPUT_REF_FIELD,
     STAGE_OF_NODE,
@@ -147,7 +146,7 @@ def _load_outputs(req: StageRequest, run: PipelineRun) -> dict[str, dict[str, An
     if run.normalized_payload_ref:
         refs["ingest"] = run.normalized_payload_ref
     refs.update(req.outputs)
-    return run_store().get_outputs(refs)
+    return services.run_store().get_outputs(refs)
 
 
 def _load_context(req: StageRequest, run: PipelineRun, attempt: int) -> StageContext:
@@ -178,7 +177,7 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
     stage = STAGE_OF_NODE.get(node_type)
     if stage is None:
         raise ConfigurationError(f"node {req.node.get('id')!r} has type {node_type!r}, which no stage runs")
-    runs = run_store()
+    runs = services.run_store()
     run = runs.get_run(req.run_id)
     node_id = str(req.node.get("id", ""))
     tries = req.attempt + 1  # this execution's attempt at the node ($$.State.RetryCount + 1)

@@ -1,0 +1,179 @@
+"""Run, stage, stage-output and delivery storage in DynamoDB.
+
+=====================  ====================================  ==========================================
+PK                     SK                                    what
+=====================  ====================================  ==========================================
+RUN#<run_id>           META                                  the run (GSI1 all, GSI2 status, GSI3 incident)
+RUN#<run_id>           STAGE#<index:03d>#<node>#<attempt:02d> one attempt of one stage (``-fallback``
+                                                             suffix for the local-provider fallback)
+RUN#<run_id>           OUT#<node_id>                         a stage's output (claim check)
+RUN#<run_id>           DELIVERY#<node>#<channel>             a notification delivered (no duplicates)
+=====================  ====================================  ==========================================
+
+``index`` is the node's position in the compiled node list (0-based); the
+ingest stage, which ran in the webhook Lambda, is index -1 (``STAGE#-01#ingest#01``,
+which sorts before ``STAGE#000``) and its output is ``OUT#ingest``.  An output
+reference is ``RUN#<run_id>/OUT#<node_id>`` (:func:`output_ref`); only such
+references travel through the state machine.
+
+Every item carries ``expires_at`` (AuditRetentionDays).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import timedelta
+from typing import Any
+
+from signalfire.errors import NotFoundError
+from signalfire.runs.models import PipelineRun, StageExecution
+from signalfire.runs.store import RunStore, output_ref, parse_output_ref
+from signalfire.store.dynamo import DynamoTable, Page
+from signalfire.store.exceptions import ConditionFailed
+from signalfire.timeutil import iso, utcnow
+
+# Outputs larger than this are gzip'd; DynamoDB items stop at 400 KB.
+_INLINE_OUTPUT = 100 * 1024
+_MAX_OUTPUT = 350 * 1024
+
+
+def _stage_sk(index: int, node_id: str, attempt: int, fallback: bool = False) -> str:
+    return f"STAGE#{index:03d}#{node_id}#{attempt:02d}{'-fallback' if fallback else ''}"
+
+
+class DynamoRunStore(RunStore):
+    def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
+        self.t = table
+        self.retention = timedelta(days=retention_days)
+
+    def _expiry(self) -> int:
+        return int((utcnow() + self.retention).timestamp())
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def create_run(self, run: PipelineRun) -> None:
+        data = run.model_dump(mode="json")
+        sk = f"{iso(run.created_at)}#{run.run_id}"
+        data.update(PK=f"RUN#{run.run_id}", SK="META", type="run", GSI1PK="RUNS", GSI1SK=sk,
+                    GSI2PK=f"RUNS#STATUS#{run.status.value}", GSI2SK=sk, expires_at=self._expiry())
+        if run.incident_id:
+            data.update(GSI3PK=f"RUNS#INCIDENT#{run.incident_id}", GSI3SK=sk)
+        self.t.put(data, condition="attribute_not_exists(PK)")
+
+    def get_run(self, run_id: str) -> PipelineRun:
+        item = self.t.get(f"RUN#{run_id}", "META")
+        if item is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return PipelineRun.from_item(item)
+
+    def update_run(self, run_id: str, fields: dict[str, Any], *, condition: str | None = None,
+                   values: dict[str, Any] | None = None, add: dict[str, int] | None = None,
+                   names: dict[str, str] | None = None) -> dict[str, Any]:
+        fields = {**fields, "updated_at": iso(utcnow())}
+        if "status" in fields:
+            fields["GSI2PK"] = f"RUNS#STATUS#{fields['status']}"
+        names_used = {f"#f{i}": k for i, k in enumerate(fields)}
+        vals = {f":f{i}": v for i, v in enumerate(fields.values())}
+        expr = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+        if add:
+            for j, (k, v) in enumerate(add.items()):
+                names_used[f"#a{j}"] = k
+                vals[f":a{j}"] = v
+            expr += " ADD " + ", ".join(f"#a{j} :a{j}" for j in range(len(add)))
+        return self.t.update(f"RUN#{run_id}", "META", expr, condition=condition or "attribute_exists(PK)",
+                             names={**names_used, **(names or {})}, values={**vals, **(values or {})}) or {}
+
+    def list_runs(self, *, status: str | None, incident_id: str | None, since: str | None, limit: int,
+                  next_token: str | None) -> Page:
+        filters: dict[str, Any] = {}
+        if incident_id:
+            index, pk = "GSI3", f"RUNS#INCIDENT#{incident_id}"
+            if status:
+                filters["status"] = status
+        elif status:
+            index, pk = "GSI2", f"RUNS#STATUS#{status}"
+        else:
+            index, pk = "GSI1", "RUNS"
+        page = self.t.query_index(index, pk, sk_from=since,
+                            limit=limit, next_token=next_token, filters=filters)
+        page.items = [PipelineRun.from_item(i) for i in page.items]
+        return page
+
+    # -- stages -------------------------------------------------------------------------
+
+    def put_stage(self, stage: StageExecution) -> None:
+        data = stage.model_dump(mode="json")
+        data.update(PK=f"RUN#{stage.run_id}", SK=_stage_sk(stage.index, stage.node_id, stage.attempt, stage.fallback),
+                    type="stage", expires_at=self._expiry())
+        self.t.put(data)
+
+    def stages(self, run_id: str) -> list[StageExecution]:
+        page = self.t.query(pk_name="PK", pk=f"RUN#{run_id}", sk_name="SK", sk_prefix="STAGE#", limit=1000,
+                            newest_first=False, consistent=True)
+        return [StageExecution.model_validate({k: v for k, v in i.items() if k in StageExecution.model_fields})
+                for i in page.items]
+
+    # -- outputs (claim check) ------------------------------------------------------------
+
+    def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any]) -> str:
+        sk = f"OUT#{node_id}"
+        raw = json.dumps(output, default=str, separators=(",", ":")).encode()
+        item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": sk, "type": "stage_output", "node_id": node_id,
+                                "node_type": node_type, "index": index, "bytes": len(raw),
+                                "expires_at": self._expiry()}
+        if len(raw) <= _INLINE_OUTPUT:
+            item["data"] = raw.decode()
+        else:
+            packed = gzip.compress(raw)
+            if len(packed) > _MAX_OUTPUT:
+                packed = gzip.compress(json.dumps({"truncated": True, "bytes": len(raw)}).encode())
+            item["data_gz"] = packed
+        self.t.put(item)
+        return output_ref(run_id, node_id)
+
+    @staticmethod
+    def _decode(item: dict[str, Any]) -> dict[str, Any]:
+        data_gz = item.get("data_gz")
+        if data_gz is not None and not isinstance(data_gz, bytes):
+            data_gz = bytes(getattr(data_gz, "value", data_gz))
+        raw = item.get("data") or (gzip.decompress(data_gz).decode() if data_gz else "{}")
+        return dict(json.loads(raw))
+
+    def _output_items(self, run_id: str) -> list[dict[str, Any]]:
+        page = self.t.query(pk_name="PK", pk=f"RUN#{run_id}", sk_name="SK", sk_prefix="OUT#", limit=1000,
+                            newest_first=False, consistent=True)
+        return sorted(page.items, key=lambda i: int(i.get("index", 0)))
+
+    def get_outputs(self, refs: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """The outputs that ``refs`` (node id -> reference, as the state machine
+        carries them) point at, in the order given.  A missing item is left out."""
+        keys = [parse_output_ref(ref) for ref in refs.values()]
+        if not keys:
+            return {}
+        by_key = {(i["PK"], i["SK"]): i for i in self.t.batch_get(keys)}
+        return {node: self._decode(by_key[key]) for node, key in zip(refs, keys, strict=True) if key in by_key}
+
+    def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """Every stored stage output of a run, by node id (in run order)."""
+        return {item["node_id"]: self._decode(item) for item in self._output_items(run_id)}
+
+    def output_refs(self, run_id: str) -> dict[str, str]:
+        """References to every stored stage output, by node id (in run order)."""
+        return {item["node_id"]: output_ref(run_id, item["node_id"]) for item in self._output_items(run_id)}
+
+    # -- deliveries -----------------------------------------------------------------------
+
+    def delivered(self, run_id: str, node_id: str, channel: str) -> dict[str, Any] | None:
+        return self.t.get(f"RUN#{run_id}", f"DELIVERY#{node_id}#{channel}")
+
+    def record_delivery(self, run_id: str, node_id: str, channel: str, result: dict[str, Any]) -> bool:
+        """Remember a successful delivery; False if one was recorded already."""
+        try:
+            self.t.put({"PK": f"RUN#{run_id}", "SK": f"DELIVERY#{node_id}#{channel}", "type": "delivery",
+                        "channel": channel, "node_id": node_id, "delivered_at": iso(utcnow()),
+                        "message_id": result.get("message_id") or "", "expires_at": self._expiry()},
+                       condition="attribute_not_exists(PK)")
+            return True
+        except ConditionFailed:
+            return False
