@@ -101,5 +101,21 @@ class ProviderError(TransientError):
     """An intelligence provider failed or timed out (retried, then the local fallback)."""
 
 
+class ProviderRejectedError(SignalfireError):
+    """The provider refused the request (a 4xx other than 429: bad key, unknown
+    model, request too large).  Not retried: the same request fails the same
+    way; the state machine falls back to the local provider."""
+
+    http_status = 502
+
+
+class ProviderResponseError(SignalfireError):
+    """The provider answered, but not with the JSON asked for (malformed,
+    empty, or over the size cap).  Not retried (each attempt costs tokens);
+    the state machine falls back to the local provider."""
+
+    http_status = 502
+
+
 class PipelineRunFailed(SignalfireError):
     """The state machine's terminal error for a run whose stage failed after its retries."""

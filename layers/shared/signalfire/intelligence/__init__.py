@@ -1,0 +1,1 @@
+"""AI analysis of incidents (seed: "Intelligence App"): providers, prompt, audit, config as data."""
