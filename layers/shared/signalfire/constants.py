@@ -16,3 +16,11 @@ MAX_RETRIES_PER_STAGE = "SIGNALFIRE_MAX_RETRIES_PER_STAGE"
 LOCAL_MODE = "SIGNALFIRE_LOCAL"
 LOCAL_OUTBOX = "SIGNALFIRE_LOCAL_OUTBOX"
 SECRET_CACHE_SECONDS = "SIGNALFIRE_SECRET_CACHE_SECONDS"
+# notify: outbound destinations allowed although private (CIDRs / host names, comma separated)
+NOTIFY_ALLOWLIST = "SIGNALFIRE_NOTIFY_ALLOWLIST"
+# notify: allow loopback destinations (default true in local mode only)
+NOTIFY_ALLOW_LOOPBACK = "SIGNALFIRE_NOTIFY_ALLOW_LOOPBACK"
+# notify: SSM/Secrets Manager names a channel's secret reference may use
+NOTIFY_SECRET_PREFIX = "SIGNALFIRE_NOTIFY_SECRET_PREFIX"
+# notify: the API's base URL, for links to incidents and runs in notifications
+PUBLIC_URL = "SIGNALFIRE_PUBLIC_URL"
