@@ -13,13 +13,14 @@ POST   /pipelines/<name>/deactivate
 
 from __future__ import annotations
 
-import json
+import base64
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from signalfire import services
+from signalfire.alerts.webhooks import parse_json_body
 from signalfire.errors import BadRequestError
 from signalfire.pipelines.compile import compile_definition
 from signalfire.pipelines.models import PipelineDefinition
@@ -54,14 +55,29 @@ class ActivateBody(BaseModel):
     version: int = Field(ge=1)
 
 
+def _raw_json() -> Any:
+    """The body as JSON (None when empty); not UTF-8, not JSON or nested too
+    deeply is a 400."""
+    raw = _raw_body()
+    return parse_json_body(raw) if raw.strip() else None
+
+
+def _raw_body() -> bytes:
+    event = router.current_event
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+
+
 def _body(model: type[BaseModel], *, allow_empty: bool = False) -> Any:
-    raw = router.current_event.decoded_body or ""
-    if not raw.strip():
+    data = _raw_json()
+    if data is None:
         if allow_empty:
             return model.model_validate({})
         raise BadRequestError("a JSON body is required")
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -97,11 +113,7 @@ def list_pipelines() -> dict:
 
 @router.post("/pipelines/validate")
 def validate_pipeline() -> dict:
-    raw = router.current_event.decoded_body or ""
-    try:
-        body = json.loads(raw) if raw.strip() else None
-    except json.JSONDecodeError:
-        raise BadRequestError("body is not JSON") from None
+    body = _raw_json()
     if not isinstance(body, dict):
         raise BadRequestError('body must be a pipeline config {"version", "nodes"} or {"config": {...}}')
     config = body["config"] if "config" in body and "nodes" not in body else body

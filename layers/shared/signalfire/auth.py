@@ -65,9 +65,11 @@ class TokenVerifier:
     def role_of(self, token: str | None) -> Role:
         if not token:
             raise UnauthorizedError("missing token: send 'Authorization: Bearer <token>' or append ?token=<token>")
-        if any(hmac.compare_digest(token, t) for t in self._tokens(self.settings.admin_token_secret)):
+        # Bytes, not str: compare_digest refuses non-ASCII str (a token like "tökén" is just wrong).
+        given = token.encode("utf-8", "surrogatepass")
+        if any(hmac.compare_digest(given, t.encode()) for t in self._tokens(self.settings.admin_token_secret)):
             return Role.ADMIN
-        if any(hmac.compare_digest(token, t) for t in self._tokens(self.settings.webhook_token_secret)):
+        if any(hmac.compare_digest(given, t.encode()) for t in self._tokens(self.settings.webhook_token_secret)):
             return Role.SENDER
         raise UnauthorizedError("invalid token")
 

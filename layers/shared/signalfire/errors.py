@@ -65,6 +65,15 @@ class PayloadTooLargeError(SignalfireError):
     http_status = 413
 
 
+class ItemTooLargeError(PayloadTooLargeError):
+    """A record would pass DynamoDB's 400 KB item limit (store/codec.py)."""
+
+
+class UnstorableValueError(BadRequestError):
+    """A value DynamoDB cannot store (a number beyond 38 digits or its range,
+    nesting past 32 levels, an empty key): store/codec.py names the field."""
+
+
 class ConfigurationError(SignalfireError):
     """A bad pipeline definition, channel or provider configuration.  Not retried:
     the same configuration fails the same way."""

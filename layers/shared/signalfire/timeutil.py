@@ -40,7 +40,10 @@ def parse_time(value: Any) -> datetime | None:
             return None
         if num > 1e11:  # milliseconds
             num /= 1000.0
-        return datetime.fromtimestamp(num, tz=UTC)
+        try:
+            return datetime.fromtimestamp(num, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None  # beyond year 9999 (or what the platform's clock can hold)
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("0001-01-01"):

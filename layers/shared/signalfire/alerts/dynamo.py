@@ -29,10 +29,13 @@ from signalfire.alerts.models import (
     AlertStatus,
     Incident,
     IncidentStatus,
+    ParsedPayload,
     RejectedPayload,
     Severity,
 )
 from signalfire.alerts.store import AlertStore
+from signalfire.errors import ItemTooLargeError
+from signalfire.store.codec import MAX_ITEM_BYTES, item_size, pack_json, to_dynamo, unpack_json
 from signalfire.store.dynamo import DynamoTable, Page
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.timeutil import iso, utcnow
@@ -41,11 +44,31 @@ from signalfire.timeutil import iso, utcnow
 MAX_STORED_BODY = 300 * 1024
 
 
+def pack_raw(raw_payload: dict[str, Any]) -> bytes:
+    """How an alert's raw payload is stored (and measured before a write)."""
+    return gzip.compress(pack_json(raw_payload), compresslevel=6)
+
+
 def _sortkey(ts: Any, ident: str) -> str:
     return f"{iso(ts) if not isinstance(ts, str) else ts}#{ident}"
 
 
+# What an alert item holds besides the sender's text: ids, times, index keys.
+_ALERT_ITEM_OVERHEAD = 4 * 1024
+
+
 class DynamoAlertStore(AlertStore):
+    def check_storable(self, parsed: ParsedPayload) -> None:
+        for p in parsed.alerts:
+            text = to_dynamo({"name": p.name, "fingerprint": p.fingerprint, "description": p.description,
+                              "labels": p.labels, "annotations": p.annotations, "group_key": parsed.group_key})
+            size = item_size(text) + len(pack_raw(p.raw_payload)) + _ALERT_ITEM_OVERHEAD
+            if size > MAX_ITEM_BYTES:
+                raise ItemTooLargeError(
+                    f"alert {p.name[:80]!r} would take {size} bytes stored, over DynamoDB's {MAX_ITEM_BYTES}-byte "
+                    "(400 KB) item limit: send fewer or shorter labels and annotations",
+                    details={"item_bytes": size, "limit_bytes": MAX_ITEM_BYTES})
+
     def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
         self.t = table
         self.retention = timedelta(days=retention_days)
@@ -57,7 +80,10 @@ class DynamoAlertStore(AlertStore):
 
     @staticmethod
     def _alert_item(alert: Alert) -> dict[str, Any]:
-        data = alert.model_dump(mode="json")
+        data = alert.model_dump(mode="json", exclude={"raw_payload"})
+        # The vendor's payload is kept verbatim as gzipped JSON: any number,
+        # any nesting, and a fraction of the bytes a DynamoDB map would take.
+        data["raw_gz"] = pack_raw(alert.raw_payload)
         sk = _sortkey(alert.updated_at, alert.id)
         data.update(
             PK=f"ALERT#{alert.id}", SK="META", type="alert",
@@ -69,7 +95,10 @@ class DynamoAlertStore(AlertStore):
 
     @staticmethod
     def _alert_from(item: dict[str, Any]) -> Alert:
-        return Alert.model_validate({k: v for k, v in item.items() if k in Alert.model_fields})
+        data = {k: v for k, v in item.items() if k in Alert.model_fields}
+        if item.get("raw_gz"):
+            data["raw_payload"] = unpack_json(gzip.decompress(item["raw_gz"]))
+        return Alert.model_validate(data)
 
     def _history_item(self, h: AlertHistory) -> dict[str, Any]:
         data = h.model_dump(mode="json")

@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from signalfire.text import clean_text, truncate_utf8
 from signalfire.timeutil import utcnow
+
+#: A description longer than this (UTF-8 bytes) is stored cut, with a note;
+#: the whole text stays in the raw payload.  Keeps an alert inside DynamoDB's
+#: 400 KB item together with its raw payload (docs/aws-fidelity.md).
+MAX_DESCRIPTION_BYTES = 32 * 1024
 
 
 class Severity(StrEnum):
@@ -90,7 +96,7 @@ def _stringify(mapping: Any) -> dict[str, str]:
     for key, val in mapping.items():
         if val is None:
             continue
-        out[str(key)] = val if isinstance(val, str) else str(val)
+        out[clean_text(str(key))] = clean_text(val if isinstance(val, str) else str(val))
     return out
 
 
@@ -128,7 +134,12 @@ class ParsedAlert(BaseModel):
     @field_validator("description", mode="before")
     @classmethod
     def _desc(cls, v: Any) -> str:
-        return "" if v is None else str(v)
+        return "" if v is None else truncate_utf8(clean_text(str(v)), MAX_DESCRIPTION_BYTES)
+
+    @field_validator("fingerprint", "name", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        return clean_text(v) if isinstance(v, str) else v
 
     @property
     def is_firing(self) -> bool:

@@ -11,6 +11,7 @@ from signalfire.alerts.models import (
     AlertHistory,
     Incident,
     IncidentStatus,
+    ParsedPayload,
     RejectedPayload,
     Severity,
 )
@@ -22,6 +23,11 @@ class AlertStore(abc.ABC):
 
     @abc.abstractmethod
     def get_alert(self, alert_id: str) -> Alert | None: ...
+
+    @abc.abstractmethod
+    def check_storable(self, parsed: ParsedPayload) -> None:
+        """Raise a 4xx if an alert of ``parsed`` could not be stored, before
+        anything is written (a 4xx changes nothing)."""
 
     @abc.abstractmethod
     def get_alerts(self, alert_ids: list[str]) -> dict[str, Alert]:

@@ -59,6 +59,39 @@ class WebhookAccepted(BaseModel):
     run_ids: list[str] = Field(default_factory=list)
 
 
+#: Deeper JSON is refused before any driver walks it (Python's recursion
+#: limit, not DynamoDB's, is the danger: raw payloads are stored as bytes).
+MAX_JSON_DEPTH = 64
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def parse_json_body(body: bytes, what: str = "body") -> Any:
+    """A request body as JSON, or a 400 saying why not (not UTF-8, not JSON,
+    nested too deeply)."""
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidJSONError(f"{what} is not UTF-8 text; send JSON") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidJSONError(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError:
+        raise InvalidJSONError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels") from None
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise InvalidJSONError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
 def rejected_id(path: str, body: bytes) -> str:
     return hashlib.sha256(path.encode() + b"\x00" + body).hexdigest()[:40]
 
@@ -80,6 +113,7 @@ class WebhookService:
                 self.signatures.verify(parsed.source, req.headers, req.body)
             if self.start_runs is not None:  # an unknown ?pipeline= is refused before anything is stored
                 self.start_runs.validate(parsed.source, req.pipeline)
+            self.store.check_storable(parsed)
         except SignalfireError as exc:
             if exc.http_status < 500 and exc.http_status != 401:
                 self._keep(req, exc)
@@ -106,13 +140,7 @@ class WebhookService:
                 f"body is {len(req.body)} bytes; the limit is {self.max_body_bytes} bytes (MaxBodyBytes)")
         if not req.body.strip():
             raise InvalidJSONError("empty body: send the alert as a JSON object")
-        try:
-            return json.loads(req.body)
-        except UnicodeDecodeError as exc:
-            raise InvalidJSONError("body is not UTF-8 text; send JSON") from exc
-        except json.JSONDecodeError as exc:
-            raise InvalidJSONError(
-                f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        return parse_json_body(req.body)
 
     def _keep(self, req: WebhookRequest, exc: SignalfireError) -> None:
         if isinstance(exc, NotFoundError) and not req.body:

@@ -72,6 +72,10 @@ def make_resolver() -> SignalfireResolver:
         return error_response(400, "BadRequestError", "; ".join(problems) or "invalid request",
                               {"errors": problems})
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response:
+        return error_response(400, "BadRequestError", "body is not UTF-8 text; send JSON")
+
     @app.not_found
     def _not_found(exc: Exception) -> Response:
         return error_response(404, "NotFoundError",

@@ -14,8 +14,15 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signalfire import aws
-from signalfire.errors import StoreUnavailableError
-from signalfire.store.codec import decode_token, deserialize, encode_token, serialize
+from signalfire.errors import BadRequestError, StoreUnavailableError
+from signalfire.store.codec import (
+    decode_token,
+    deserialize,
+    encode_token,
+    key_fits,
+    serialize,
+    serialize_item,
+)
 from signalfire.store.exceptions import ConditionFailed
 
 _TRANSIENT = {
@@ -72,6 +79,8 @@ class DynamoTable:
     # -- single items ------------------------------------------------------------------
 
     def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        if not key_fits(pk, sk):
+            return None  # DynamoDB would refuse the key: no such item can exist
         with self._errors():
             resp = self.client.get_item(
                 TableName=self.table_name, Key=serialize({"PK": pk, "SK": sk}), ConsistentRead=consistent
@@ -83,7 +92,7 @@ class DynamoTable:
         """Fetch up to any number of items by (PK, SK), 100 keys a call,
         retrying what DynamoDB leaves unprocessed."""
         found: list[dict[str, Any]] = []
-        unique = list(dict.fromkeys(keys))
+        unique = [k for k in dict.fromkeys(keys) if key_fits(*k)]
         for start in range(0, len(unique), 100):
             request: dict[str, Any] = {self.table_name: {
                 "Keys": [serialize({"PK": pk, "SK": sk}) for pk, sk in unique[start:start + 100]],
@@ -106,7 +115,7 @@ class DynamoTable:
         """The parameters shared by single-item writes and transaction actions."""
         req: dict[str, Any] = {"TableName": self.table_name}
         if item is not None:
-            req["Item"] = serialize(item)
+            req["Item"] = serialize_item(item)
         if key is not None:
             req["Key"] = serialize({"PK": key[0], "SK": key[1]})
         if expression:
@@ -198,7 +207,7 @@ class DynamoTable:
             kwargs["ConsistentRead"] = True
         if filter_parts:
             kwargs["FilterExpression"] = " AND ".join(filter_parts)
-        start = decode_token(next_token)
+        start = _start_key_of(next_token, pk_name, pk, index, sk_name, sk_prefix, sk_from)
         items: list[dict[str, Any]] = []
         last: dict[str, Any] | None = None
         while True:
@@ -219,6 +228,25 @@ class DynamoTable:
             start = resp.get("LastEvaluatedKey")
             if not start:
                 return Page(items, None)
+
+
+def _start_key_of(token: str | None, pk_name: str, pk: str, index: str | None, sk_name: str | None,
+                  sk_prefix: str | None, sk_from: str | None) -> dict[str, Any] | None:
+    """The ExclusiveStartKey a token names, checked against this query so a
+    forged token is a 400 and never a DynamoDB ValidationException."""
+    expected = {"PK", "SK"}
+    if index:
+        expected |= {pk_name} | ({sk_name} if sk_name else set())
+    start = decode_token(token, expected_keys=expected)
+    if start is None:
+        return None
+    plain = deserialize(start)
+    sort = plain.get(sk_name) if sk_name else None
+    fits = plain.get(pk_name) == pk and (
+        sort is None or (sk_prefix is None or sort.startswith(sk_prefix)) and (sk_from is None or sort >= sk_from))
+    if not fits:
+        raise BadRequestError("next_token belongs to another listing: pass back the value this listing returned")
+    return start
 
 
 def _key_of(item: dict[str, Any], index_keys: tuple[str | None, str | None] | None) -> dict[str, Any]:
