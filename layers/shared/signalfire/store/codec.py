@@ -7,7 +7,8 @@ cites the AWS pages):
 - numbers: at most 38 significant digits, magnitude between 1E-130 and
   9.9999999999999999999999999999999999999E+125 (or zero); no NaN/Infinity;
 - documents (maps and lists) nest at most 32 levels, the attribute itself
-  counting as level 1;
+  counting as level 1 (so an attribute holds at most 31 nested maps/lists
+  around its innermost scalar);
 - attribute names (and map keys) are 1 byte to 64 KB of UTF-8;
 - strings are UTF-8, so a lone surrogate (``"\\ud800"`` is valid JSON) cannot
   be sent: it is replaced by U+FFFD, the only value this codec changes;
@@ -102,7 +103,7 @@ def to_dynamo(value: Any, path: str = "", level: int = 1) -> Any:
     if isinstance(value, int | float | Decimal):
         return to_number(value, path)
     if isinstance(value, dict | list | tuple):
-        if level > MAX_NESTING:
+        if level >= MAX_NESTING:  # its elements would sit past level 32
             raise UnstorableValueError(
                 f"{_where(path)}: nested deeper than the {MAX_NESTING} levels DynamoDB stores")
         if isinstance(value, dict):
