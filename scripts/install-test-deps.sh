@@ -9,6 +9,9 @@ if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; f
 echo "==> python packages (pip install -e '.[dev]')"
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
+echo "==> the host agent (pip install ./agent: its own distribution, psutil only)"
+python3 -m pip install --quiet --disable-pip-version-check ./agent
+
 if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
   echo "==> prometheus-alertmanager (Debian package, a real webhook sender for the e2e tests)"
   $SUDO apt-get update -qq
