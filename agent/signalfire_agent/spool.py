@@ -13,31 +13,38 @@ deleted only once the server has answered 2xx.
 - Exactly once: each batch carries a ``batch_id`` and the server answers a
   batch it already stored as a duplicate without storing it again, so a
   batch whose answer was lost in a timeout is resent safely.
+
+Plain ``os.path`` rather than ``pathlib`` (0.5 MB resident, docs/agent.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: typing costs 0.4 MB resident (docs/agent.md)
+    from typing import Any
+
 
 REJECTED_KEEP = 50
 
 
 class Spool:
-    def __init__(self, directory: str | os.PathLike[str], max_batches: int = 1000) -> None:
-        self.dir = Path(directory)
-        self.outbox = self.dir / "outbox"
-        self.rejected_dir = self.dir / "rejected"
-        self.state_file = self.dir / "state.json"
+    def __init__(self, directory: str, max_batches: int = 1000) -> None:
+        self.dir = str(directory)
+        self.outbox = os.path.join(self.dir, "outbox")
+        self.rejected_dir = os.path.join(self.dir, "rejected")
+        self.state_file = os.path.join(self.dir, "state.json")
         self.max_batches = max_batches
-        self.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(self.outbox, mode=0o700, exist_ok=True)
 
     # -- state (dropped count, checker counters, last scan) ------------------
     def load_state(self) -> dict[str, Any]:
         try:
-            state = json.loads(self.state_file.read_text())
+            with open(self.state_file, "rb") as fh:
+                state = json.load(fh)
             return state if isinstance(state, dict) else {}
         except (OSError, ValueError):
             return {}
@@ -46,46 +53,60 @@ class Spool:
         _atomic_write(self.state_file, json.dumps(state))
 
     # -- batches ------------------------------------------------------------
-    def pending(self) -> list[Path]:
-        return sorted(self.outbox.glob("*.json"))
+    def pending(self) -> list[str]:
+        return _json_files(self.outbox)
 
     def put(self, batch: dict[str, Any]) -> int:
         """Store ``batch`` last in line; returns how many old batches were dropped to make room."""
         files = self.pending()
-        seq = int(files[-1].stem.split("-", 1)[0]) + 1 if files else 1
-        path = self.outbox / f"{seq:012d}-{batch['batch_id']}.json"
+        seq = int(os.path.basename(files[-1]).split("-", 1)[0]) + 1 if files else 1
+        path = os.path.join(self.outbox, f"{seq:012d}-{batch['batch_id']}.json")
         _atomic_write(path, json.dumps(batch, separators=(",", ":")))
         files.append(path)
         overflow = max(0, len(files) - self.max_batches)
         for old in files[:overflow]:
-            old.unlink(missing_ok=True)
+            _unlink(old)
         return overflow
 
-    def read(self, path: Path) -> dict[str, Any] | None:
+    def read(self, path: str) -> dict[str, Any] | None:
         try:
-            return json.loads(path.read_bytes())
+            with open(path, "rb") as fh:
+                data = json.load(fh)
+            return data if isinstance(data, dict) else None
         except (OSError, ValueError):
             return None
 
-    def done(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
+    def done(self, path: str) -> None:
+        _unlink(path)
 
-    def reject(self, path: Path, status: int, answer: str) -> None:
-        self.rejected_dir.mkdir(exist_ok=True, mode=0o700)
-        target = self.rejected_dir / path.name
-        _atomic_write(target.with_suffix(".reason"), f"HTTP {status}: {answer[:2000]}\n")
-        path.replace(target)
-        kept = sorted(self.rejected_dir.glob("*.json"))
-        for old in kept[:-REJECTED_KEEP]:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".reason").unlink(missing_ok=True)
+    def reject(self, path: str, status: int, answer: str) -> None:
+        os.makedirs(self.rejected_dir, mode=0o700, exist_ok=True)
+        target = os.path.join(self.rejected_dir, os.path.basename(path))
+        _atomic_write(target[:-5] + ".reason", f"HTTP {status}: {answer[:2000]}\n")
+        os.replace(path, target)
+        for old in self.rejected()[:-REJECTED_KEEP]:
+            _unlink(old)
+            _unlink(old[:-5] + ".reason")
 
-    def rejected(self) -> list[Path]:
-        return sorted(self.rejected_dir.glob("*.json")) if self.rejected_dir.exists() else []
+    def rejected(self) -> list[str]:
+        return _json_files(self.rejected_dir)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+def _json_files(directory: str) -> list[str]:
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    return [os.path.join(directory, n) for n in sorted(names) if n.endswith(".json") and not n.startswith(".")]
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _atomic_write(path: str, text: str) -> None:
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)

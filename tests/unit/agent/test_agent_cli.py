@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import namedtuple
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from signalfire_agent.checkers import ConfigError
 from signalfire_agent.config import load
 from signalfire_agent.models import SCHEMA_VERSION
 
+VM = namedtuple("VM", "total available percent")
 AGENT_SRC = Path(__file__).resolve().parents[3] / "agent"
 
 
@@ -117,3 +119,28 @@ def test_run_once_posts_one_batch_and_refuses_bad_flags(receiver: Receiver, tmp_
     assert bad.returncode == 2 and "unknown checker(s) gpu" in bad.stderr
     no_url = run_cli("run", "--once", "--spool-dir", str(tmp_path), env={"SIGNALFIRE_AGENT_TOKEN": "x"})
     assert no_url.returncode == 64 and "no API URL" in no_url.stderr
+
+
+def test_snapshot_every_interval_and_when_a_result_turns_bad_not_every_bad_cycle(tmp_path: Path) -> None:
+    clock = [1000.0]
+    cfg = load(None, {"hostname": "h", "spool_dir": str(tmp_path), "checkers": ["memory"], "snapshot_interval": 60.0})
+    agent = Agent(cfg, wall=lambda: clock[0])
+    level = [10.0]
+    agent.checkers["memory"]._virtual = lambda: VM(8 * 1024**3, 4 * 1024**3, level[0])  # type: ignore[attr-defined]
+    taken = []
+    for second in range(150):
+        level[0] = 95.0 if 20 <= second < 100 else 10.0  # CRITICAL from 20 s to 100 s
+        taken.append(agent.collect().snapshot is not None)
+        clock[0] += 1
+    assert [i for i, t in enumerate(taken) if t] == [0, 20, 80, 140]
+
+
+def test_scanners_run_in_a_child_process_and_come_back_intact(tmp_path: Path) -> None:
+    from signalfire_agent.agent import run_isolated
+    from signalfire_agent.checkers.scan import DiskCommonChecker, DiskMacOSChecker
+
+    (tmp_path / "f").write_bytes(b"x" * 4096)
+    results = run_isolated([DiskCommonChecker(paths=[str(tmp_path)]), DiskMacOSChecker()])
+    assert [r.checker_name for r in results] == ["disk_common", "disk_macos"]
+    assert results[0].metrics["scanned"][str(tmp_path)]["entries"] == 1 and results[0].executed_at > 0
+    assert results[0].warning_threshold == 5000.0
