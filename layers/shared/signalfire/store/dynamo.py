@@ -144,9 +144,10 @@ class DynamoTable:
         attrs = resp.get("Attributes")
         return deserialize(attrs) if attrs else None
 
-    def delete(self, pk: str, sk: str, condition: str | None = None, values: dict[str, Any] | None = None) -> None:
+    def delete(self, pk: str, sk: str, condition: str | None = None, values: dict[str, Any] | None = None,
+               names: dict[str, str] | None = None) -> None:
         with self._errors():
-            self.client.delete_item(**self._request(key=(pk, sk), condition=condition, values=values))
+            self.client.delete_item(**self._request(key=(pk, sk), condition=condition, values=values, names=names))
 
     def transact(self, actions: list[dict[str, Any]]) -> None:
         """Run ``actions`` (already in the low-level TransactItems form) atomically."""
@@ -158,6 +159,11 @@ class DynamoTable:
     def tx_put(self, item: dict[str, Any], condition: str | None = None,
                values: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"Put": self._request(item=item, condition=condition, values=values)}
+
+    def tx_condition(self, pk: str, sk: str, condition: str, *, names: dict[str, str] | None = None,
+                     values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A ConditionCheck: the transaction fails unless ``condition`` holds on that item."""
+        return {"ConditionCheck": self._request(key=(pk, sk), condition=condition, names=names, values=values)}
 
     def tx_update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
                   names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:

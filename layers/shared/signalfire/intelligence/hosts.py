@@ -1,0 +1,152 @@
+"""Host context: what the agent last reported about a host, as a HostContext.
+
+The analysis reads hosts through :class:`HostContextSource` only.  The
+DynamoDB source reads the items the agent's check-in route keeps per host
+(``PK=HOST#<hostname>``: ``CHECK#<checker>`` with each checker's latest
+result, and ``SNAPSHOT`` with the latest context snapshot), in one Query,
+and :func:`from_agent` maps the agent's shapes onto HostContext.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from signalfire.alerts.models import Alert
+from signalfire.intelligence.models import DiskUsage, HostContext, PathSize, ProcessInfo
+from signalfire.store.dynamo import DynamoTable
+from signalfire.timeutil import parse_time, utcnow
+
+#: Labels that name the host an alert is about, in order of preference.
+HOST_LABELS = ("host", "hostname", "instance", "nodename", "node")
+#: A snapshot older than this is used but flagged as stale.
+STALE_AFTER = timedelta(minutes=15)
+
+
+def host_from_label(key: str, value: str) -> str:
+    """``web-1:9100`` -> ``web-1``; ``[::1]:9100`` -> ``::1``."""
+    value = value.strip()
+    if m := re.match(r"^\[(?P<ip6>[^\]]+)\](:\d+)?$", value):
+        return m.group("ip6")
+    if value.count(":") == 1:
+        return value.split(":", 1)[0]
+    return value
+
+
+def hosts_of(alerts: list[Alert]) -> list[str]:
+    found: list[str] = []
+    for alert in alerts:
+        for key in HOST_LABELS:
+            value = alert.labels.get(key)
+            if value:
+                host = host_from_label(key, value)
+                if host and host not in found:
+                    found.append(host)
+                break
+    return found
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_time(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _proc(p: dict[str, Any]) -> ProcessInfo:
+    return ProcessInfo(pid=p.get("pid") if isinstance(p.get("pid"), int) else None, name=str(p.get("name") or ""),
+                       user=str(p.get("username") or p.get("user") or ""), cpu_percent=_num(p.get("cpu_percent")),
+                       memory_percent=_num(p.get("memory_percent")),
+                       memory_mb=_num(p.get("rss_mb") if p.get("rss_mb") is not None else p.get("memory_mb")))
+
+
+def _paths(items: Any) -> list[PathSize]:
+    out = []
+    for it in items if isinstance(items, list) else []:
+        if isinstance(it, dict) and it.get("path"):
+            out.append(PathSize(path=str(it["path"]), size_mb=_num(it.get("size_mb")), age_days=_num(it.get("age_days"))))
+    return out
+
+
+def from_agent(hostname: str, snapshot: dict[str, Any] | None, checks: dict[str, dict[str, Any]],
+               now: datetime | None = None) -> HostContext:
+    """Map the agent's snapshot and latest check results onto HostContext."""
+    snap = snapshot or {}
+    metrics = {name: (r.get("metrics") or {}) for name, r in checks.items()}
+    mem, cpu = metrics.get("memory", {}), metrics.get("cpu", {})
+    times = [t for t in [_time(snap.get("taken_at"))] + [_time(r.get("executed_at")) for r in checks.values()]
+             if t is not None]
+    reported = max(times) if times else None
+    disks = [DiskUsage(path=str(d.get("mount") or d.get("path")), percent=_num(d.get("percent")),
+                       total_gb=_num(d.get("total_gb")), used_gb=_num(d.get("used_gb")), free_gb=_num(d.get("free_gb")))
+             for d in snap.get("disks") or [] if isinstance(d, dict) and (d.get("mount") or d.get("path"))]
+    if not disks:  # the disk checker's own per-path metrics
+        for path, d in (metrics.get("disk", {}).get("disks") or {}).items():
+            if isinstance(d, dict):
+                disks.append(DiskUsage(path=str(path), percent=_num(d.get("percent")), total_gb=_num(d.get("total_gb")),
+                                       used_gb=_num(d.get("used_gb")), free_gb=_num(d.get("free_gb"))))
+    hogs, old, large = _paths(snap.get("space_hogs")), [], []
+    for name in ("disk_common", "disk_linux", "disk_macos"):
+        m = metrics.get(name, {})
+        known = {h.path for h in hogs}
+        hogs += [h for h in _paths(m.get("space_hogs")) if h.path not in known]
+        old += _paths(m.get("old_files"))
+        large += _paths(m.get("large_files"))
+    total_gb, avail_gb = _num(mem.get("memory_total_gb")), _num(mem.get("memory_available_gb"))
+    load = snap.get("load_average") or []
+    return HostContext(
+        hostname=hostname, reported_at=reported,
+        stale=bool(reported and (now or utcnow()) - reported > STALE_AFTER),
+        cpu_percent=_num(cpu.get("cpu_percent", cpu.get("percent"))),
+        load_average=[float(x) for x in load if _num(x) is not None] if isinstance(load, list) else [],
+        memory_percent=_num(mem.get("memory_percent", mem.get("percent"))),
+        memory_total_mb=total_gb * 1024 if total_gb is not None else None,
+        memory_available_mb=avail_gb * 1024 if avail_gb is not None else None,
+        swap_percent=_num(mem.get("swap_percent")),
+        top_memory=[_proc(p) for p in snap.get("top_memory") or [] if isinstance(p, dict)],
+        top_cpu=[_proc(p) for p in snap.get("top_cpu") or [] if isinstance(p, dict)],
+        disks=disks, space_hogs=sorted(hogs, key=lambda h: -(h.size_mb or 0)),
+        old_files=old, large_files=sorted(large, key=lambda f: -(f.size_mb or 0)),
+        checks={name: {"status": str(r.get("status") or "").lower(), "message": str(r.get("message") or "")[:500]}
+                for name, r in checks.items()},
+    )
+
+
+class HostContextSource(abc.ABC):
+    """Where the analysis reads host data from."""
+
+    @abc.abstractmethod
+    def latest(self, hostname: str) -> HostContext | None:
+        """The host's latest report, or None when the agent never reported."""
+
+
+class DynamoHostContextSource(HostContextSource):
+    def __init__(self, table: DynamoTable) -> None:
+        self.t = table
+
+    def latest(self, hostname: str) -> HostContext | None:
+        page = self.t.query(pk_name="PK", pk=f"HOST#{hostname}", limit=100, newest_first=False, consistent=True)
+        snapshot: dict[str, Any] | None = None
+        checks: dict[str, dict[str, Any]] = {}
+        for item in page.items:
+            sk = str(item.get("SK", ""))
+            if sk.startswith("CHECK#"):
+                checks[sk.split("#", 1)[1]] = item
+            elif sk == "SNAPSHOT":
+                snapshot = item.get("snapshot") if isinstance(item.get("snapshot"), dict) else item
+        if snapshot is None and not checks:
+            return None
+        return from_agent(hostname, snapshot, checks)
