@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import routes_intelligence
 import routes_pipelines
 import routes_runs
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -22,6 +23,7 @@ from signalfire.observability import logger, metrics, tracer
 app = make_resolver()
 
 app.include_router(routes_pipelines.router)
+app.include_router(routes_intelligence.router)
 app.include_router(routes_runs.router)
 
 

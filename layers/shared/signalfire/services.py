@@ -21,6 +21,11 @@ from signalfire.alerts.signatures import SignatureVerifier
 from signalfire.alerts.store import AlertStore
 from signalfire.alerts.webhooks import WebhookService
 from signalfire.auth import TokenVerifier
+from signalfire.intelligence.dynamo import DynamoIntelligenceStore
+from signalfire.intelligence.hosts import DynamoHostContextSource, HostContextSource
+from signalfire.intelligence.keys import KeyResolver
+from signalfire.intelligence.service import IntelligenceService
+from signalfire.intelligence.store import IntelligenceStore
 from signalfire.pipelines.dynamo import DynamoPipelineStore
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs.dynamo import DynamoRunStore
@@ -76,8 +81,30 @@ def incidents() -> IncidentManager:
     return IncidentManager(alert_store())
 
 
+@lru_cache(maxsize=1)
+def intelligence_store() -> IntelligenceStore:
+    return DynamoIntelligenceStore(table(), retention_days=get_settings().audit_retention_days)
+
+
+@lru_cache(maxsize=1)
+def host_contexts() -> HostContextSource:
+    return DynamoHostContextSource(table())
+
+
+@lru_cache(maxsize=1)
+def key_resolver() -> KeyResolver:
+    return KeyResolver(max_age=get_settings().secret_cache_seconds)
+
+
+@lru_cache(maxsize=1)
+def intelligence() -> IntelligenceService:
+    return IntelligenceService(intelligence_store(), alert_store(), host_contexts(), key_resolver(),
+                               fallback_enabled=get_settings().intelligence_fallback_enabled)
+
+
 _FACTORIES = (get_settings, table, alert_store, run_store, pipeline_store, token_verifier, launcher,
-              webhook_service, alert_queries, incidents)
+              webhook_service, alert_queries, incidents, intelligence_store, host_contexts, key_resolver,
+              intelligence)
 
 
 def reset() -> None:

@@ -18,9 +18,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from signalfire.errors import (
     ConfigurationError,
@@ -39,6 +37,9 @@ from signalfire.intelligence.models import (
     redact_config,
 )
 from signalfire.intelligence.prompt import build_prompt, parse_answer
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Largest HTTP response body read from a vendor (bytes).
 MAX_RESPONSE_BYTES = 1_000_000
@@ -194,6 +195,8 @@ class BaseAIProvider(BaseProvider):
 
     def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         """POST JSON and classify every failure.  Returns the decoded JSON body."""
+        import httpx  # here, not at the top: the functions that never call a vendor do not pay for it
+
         url = self.base_url + path
         if not url.startswith(("https://", "http://")):
             raise ConfigurationError(f"provider {self.name!r} base_url must start with https:// or http://")
