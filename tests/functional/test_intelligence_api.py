@@ -240,5 +240,5 @@ def _no_key_anywhere(text: str) -> None:
     from signalfire import services
 
     items = boto3.client("dynamodb").scan(TableName=services.table().table_name)["Items"]
-    holders = [i["PK"]["S"] for i in items if KEY in json.dumps(i)]
+    holders = [i["PK"]["S"] for i in items if KEY in json.dumps(i, default=repr)]
     assert all(h.startswith("INTEL#PROVIDER#") for h in holders), holders
