@@ -53,7 +53,7 @@ def main() -> None:
     BaseClient._make_api_call = counting  # type: ignore[method-assign]
 
     def webhook(body: dict) -> dict:
-        event = http_event("POST", "/alerts/webhook/", body, token="t", route_key="POST /alerts/webhook/")
+        event = http_event("POST", "/alerts/webhook/", body, token="t")
         reply = stack.invoke("IngestFunction", event)
         assert reply["statusCode"] == 202, reply
         return json.loads(reply["body"])

@@ -57,7 +57,7 @@ def main() -> None:
             invocations.clear()
             event = http_event("POST", "/alerts/webhook/", {"name": f"cost-{preset}", "severity": "critical",
                                                            "labels": {"host": "h1"}}, token="t",
-                               query={"pipeline": preset}, route_key="POST /alerts/webhook/")
+                               query={"pipeline": preset})
             reply = json.loads(stack.invoke("IngestFunction", event)["body"])
             webhook_ddb = sum(v for k, v in calls.items() if k.startswith("dynamodb:"))
             run_id = reply["run_ids"][0]

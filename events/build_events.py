@@ -4,8 +4,12 @@
     python events/build_events.py          # (re)write events/*.json
     python events/build_events.py --check  # exit 1 if a file differs from what it would write
 
-Every event is an API Gateway HTTP API (payload format 2.0) request.  The
-webhook bodies follow each vendor's documented webhook format:
+Every event is an API Gateway HTTP API (payload format 2.0) request as AWS
+sends it: ``routeKey`` and ``pathParameters`` are those of the route that
+template.yaml's routes select for the request (signalfire_local.routing),
+so ``/alerts/webhook/alertmanager/`` arrives as ``POST /alerts/{proxy+}``
+with ``{"proxy": "webhook/alertmanager/"}``.  The webhook bodies follow
+each vendor's documented webhook format:
 
 - alertmanager: Prometheus Alertmanager ``webhook_config`` (version "4")
 - grafana:      Grafana unified alerting webhook contact point
@@ -29,6 +33,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "local"))
+
+from signalfire_local.routing import Match, router_for  # noqa: E402
+from signalfire_local.template import load_yaml  # noqa: E402
 
 # One fixed instant so the files are reproducible: 2026-01-15T09:30:00Z.
 NOW = datetime(2026, 1, 15, 9, 30, 0, tzinfo=UTC)
@@ -358,19 +366,25 @@ USER_AGENTS = {
 # ---------------------------------------------------------------- HTTP API v2 envelope
 
 
+def route(method: str, raw_path: str) -> Match:
+    found = router_for(load_yaml(HERE.parent / "template.yaml")).select(method, raw_path)
+    if found is None:
+        raise SystemExit(f"template.yaml routes nothing for {method} {raw_path}")
+    return found
+
+
 def http_api_event(
     *,
     method: str,
-    route_key: str,
     raw_path: str,
-    path_parameters: dict[str, str],
     body: str | None,
     user_agent: str,
     request_id: str,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    found = route(method, raw_path)
     headers = {
         "accept": "*/*",
-        "authorization": TOKEN,
         "content-type": "application/json",
         "host": DOMAIN,
         "user-agent": user_agent,
@@ -379,37 +393,42 @@ def http_api_event(
         "x-forwarded-port": "443",
         "x-forwarded-proto": "https",
     }
+    if not query:  # a sender that can set no header sends ?token= instead
+        headers["authorization"] = TOKEN
     if body is not None:
         headers["content-length"] = str(len(body.encode("utf-8")))
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": route_key,
+        "routeKey": found.route_key,
         "rawPath": raw_path,
-        "rawQueryString": "",
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
         "headers": dict(sorted(headers.items())),
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": API_ID,
-            "domainName": DOMAIN,
-            "domainPrefix": API_ID,
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.10",
-                "userAgent": user_agent,
-            },
-            "requestId": request_id,
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": NOW.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": NOW_MS,
-        },
-        "pathParameters": path_parameters,
-        "isBase64Encoded": False,
     }
+    if query:
+        event["queryStringParameters"] = dict(query)
+    event["requestContext"] = {
+        "accountId": ACCOUNT_ID,
+        "apiId": API_ID,
+        "domainName": DOMAIN,
+        "domainPrefix": API_ID,
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.10",
+            "userAgent": user_agent,
+        },
+        "requestId": request_id,
+        "routeKey": found.route_key,
+        "stage": "$default",
+        "time": NOW.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": NOW_MS,
+    }
+    if found.path_parameters:  # absent when the route has no path variable
+        event["pathParameters"] = found.path_parameters
     if body is not None:
         event["body"] = body
+    event["isBase64Encoded"] = False
     return event
 
 
@@ -418,18 +437,22 @@ def build() -> dict[str, dict[str, Any]]:
     for n, (driver, payload) in enumerate(WEBHOOKS.items(), start=1):
         events[f"webhook_{driver}.json"] = http_api_event(
             method="POST",
-            route_key="POST /alerts/webhook/{driver}",
             raw_path=f"/alerts/webhook/{driver}/",
-            path_parameters={"driver": driver},
             body=json.dumps(payload, separators=(",", ":")),
             user_agent=USER_AGENTS[driver],
             request_id=f"Wb{n:02d}aLocalReq=",
         )
+    events["webhook_auto_query_token.json"] = http_api_event(
+        method="POST",
+        raw_path="/alerts/webhook/",
+        query={"token": TOKEN.removeprefix("Bearer ")},
+        body=json.dumps(GENERIC, separators=(",", ":")),
+        user_agent=USER_AGENTS["generic"],
+        request_id="Wb09aLocalReq=",
+    )
     events["api_list_alerts.json"] = http_api_event(
         method="GET",
-        route_key="ANY /{proxy+}",
         raw_path="/alerts/",
-        path_parameters={"proxy": "alerts"},
         body=None,
         user_agent="signalfire-cli/0.1.0",
         request_id="Ap01aLocalReq=",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from signalfire_local.routing import Match, Router
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_TOKEN = "test-webhook-token"
@@ -24,22 +28,39 @@ class FakeContext:
         return 30000
 
 
+@cache
+def router() -> Router:
+    """The HTTP API routes of template.yaml, selected as API Gateway selects them."""
+    from signalfire_local.routing import router_for
+    from signalfire_local.template import load_yaml
+
+    return router_for(load_yaml(ROOT / "template.yaml"))
+
+
+def route(method: str, path: str) -> Match:
+    """The route API Gateway picks for ``method path`` (fails the test on a 404)."""
+    found = router().select(method, path.split("?", 1)[0])
+    assert found is not None, f"{method} {path}: no route in template.yaml (API Gateway answers 404)"
+    return found
+
+
 def http_event(method: str, path: str, body: Any = None, *, token: str | None = WEBHOOK_TOKEN,
-               query: dict[str, str] | None = None, route_key: str | None = None,
-               path_params: dict[str, str] | None = None,
+               query: dict[str, str] | None = None,
                extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway HTTP API (2.0) event, as the local stack builds it."""
+    """An API Gateway HTTP API (2.0) event as AWS sends it: routeKey and
+    pathParameters come from the route template.yaml's routes select."""
     from urllib.parse import urlencode
 
     from signalfire_local.server import build_event
 
+    found = route(method, path)
     headers = {"content-type": "application/json", "host": "localhost"}
     if token:
         headers["authorization"] = f"Bearer {token}"
     headers.update(extra_headers or {})
     raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
-    return build_event(route_key or f"{method} {path}", method, path, urlencode(query or {}), headers, raw,
-                       path_params or {}, "127.0.0.1")
+    return build_event(found.route_key, method, path, urlencode(query or {}), headers, raw,
+                       found.path_parameters, "127.0.0.1")
 
 
 class CallCounter:

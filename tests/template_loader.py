@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from signalfire_local.template import Route, http_routes, load_yaml
+from signalfire_local.routing import routes_from_template
+from signalfire_local.template import load_yaml
 
 
 def load_template(path: str | Path) -> dict[str, Any]:
@@ -20,8 +20,4 @@ def load_template(path: str | Path) -> dict[str, Any]:
 
 def http_api_routes(template: dict[str, Any]) -> dict[str, str]:
     """Every HTTP API route, as ``{"POST /path": "FunctionLogicalId"}``."""
-    return {r.route_key: r.function for r in http_routes(template)}
-
-
-def route_regex(path_template: str) -> re.Pattern[str]:
-    return Route("ANY", path_template, "").regex
+    return {r.route_key: r.function for r in routes_from_template(template)}

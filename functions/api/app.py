@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from signalfire import services
+from signalfire.alerts.drivers import DRIVERS
 from signalfire.alerts.incidents import ListQuery
 from signalfire.auth import Role
 from signalfire.errors import BadRequestError
@@ -27,8 +28,13 @@ app.include_router(routes_intelligence.router)
 app.include_router(routes_runs.router)
 
 
+# Routes a webhook sender may call; every other route needs the admin token.
+_SENDER_ROUTES = {"/alerts/webhook"}
+
+
 def _admin_only(app_, next_middleware):  # type: ignore[no-untyped-def]
-    app.require(Role.ADMIN)
+    if app.current_event.path.rstrip("/") not in _SENDER_ROUTES:
+        app.require(Role.ADMIN)
     return next_middleware(app_)
 
 
@@ -36,6 +42,15 @@ app.use(middlewares=[_admin_only])
 
 
 Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@app.get("/alerts/webhook")
+def webhook_health() -> dict:
+    """The senders' health check (seed: GET /alerts/webhook/).  Served here,
+    not by the ingest function: on AWS a GET for /alerts/webhook/ can only
+    reach the owner of ANY /{proxy+} (docs/aws-fidelity.md)."""
+    app.require(Role.SENDER)
+    return {"status": "ok", "drivers": list(DRIVERS)}
 
 
 @app.get("/alerts")

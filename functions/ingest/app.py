@@ -1,5 +1,8 @@
 """Ingest function: webhooks from monitoring tools (and, later, agent check-ins).
 
+template.yaml routes ``POST /alerts/{proxy+}`` here; the senders' health
+check (``GET /alerts/webhook/``) is answered by the API function.
+
 Thin by design: authenticate, hand the raw body to the webhook service,
 shape the answer.  202 means the alerts are stored.
 """
@@ -11,19 +14,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from signalfire import services
-from signalfire.alerts.drivers import DRIVERS
 from signalfire.alerts.webhooks import WebhookRequest
 from signalfire.auth import Role
 from signalfire.handlers.resolver import make_resolver
 from signalfire.observability import logger, metrics, tracer
 
 app = make_resolver()
-
-
-@app.get("/alerts/webhook")
-def webhook_health() -> dict:
-    app.require(Role.SENDER)
-    return {"status": "ok", "drivers": list(DRIVERS)}
 
 
 @app.post("/alerts/webhook")

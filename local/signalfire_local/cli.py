@@ -19,11 +19,17 @@ def _params(values: list[str]) -> dict[str, str]:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
+    from signalfire_local.routing import RouteKeyError
     from signalfire_local.server import make_server
     from signalfire_local.stack import LocalStack
 
-    stack = LocalStack(args.template, token=args.token, admin_token=args.admin_token,
-                       parameters=_params(args.param), outbox=args.outbox).start()
+    try:
+        stack = LocalStack(args.template, token=args.token, admin_token=args.admin_token,
+                           parameters=_params(args.param), outbox=args.outbox)
+    except RouteKeyError as exc:  # what AWS would refuse never starts locally
+        print(f"signalfire local: template.yaml: {exc}", file=sys.stderr)
+        return 2
+    stack.start()
     try:
         server = make_server(stack, args.host, args.port)
     except OSError as exc:

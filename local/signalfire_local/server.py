@@ -34,6 +34,8 @@ def build_event(route_key: str, method: str, raw_path: str, raw_query: str, head
             body_text, is_b64 = base64.b64encode(body).decode(), True
     else:
         body_text, is_b64 = base64.b64encode(body).decode(), True
+    headers = dict(headers)
+    cookies = [c.strip() for c in headers.pop("cookie", "").replace(";", ",").split(",") if c.strip()]
     query: dict[str, str] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
@@ -59,6 +61,8 @@ def build_event(route_key: str, method: str, raw_path: str, raw_query: str, head
         },
         "isBase64Encoded": is_b64,
     }
+    if cookies:  # payload 2.0 moves Cookie headers into "cookies"
+        event["cookies"] = cookies
     if query:
         event["queryStringParameters"] = query
     if path_params:
@@ -102,15 +106,17 @@ def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) ->
                 return
             body = self.rfile.read(length) if length else b""
             found = stack.match(self.command, split.path)
-            if found is None:
+            if found is None:  # API Gateway's answer, unknown methods included
                 self._json(404, {"message": "Not Found"})
                 return
-            route, params = found
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            event = build_event(route.route_key, self.command, split.path, split.query, headers, body, params,
-                                self.client_address[0])
+            headers: dict[str, str] = {}
+            for key, value in self.headers.items():  # payload 2.0 joins repeated headers with commas
+                key = key.lower()
+                headers[key] = f"{headers[key]},{value}" if key in headers else value
+            event = build_event(found.route_key, self.command, split.path, split.query, headers, body,
+                                found.path_parameters, self.client_address[0])
             try:
-                result = stack.invoke(route.function, event)
+                result = stack.invoke(found.function, event)
             except Exception:  # a crash in a handler is a 500, as API Gateway answers it
                 traceback.print_exc()
                 self._json(500, {"message": "Internal Server Error"})
@@ -130,6 +136,13 @@ def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) ->
             self._send(int(result["statusCode"]), raw, headers)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+        def __getattr__(self, name: str) -> Any:
+            # Any other method (PROPFIND, FOO...) goes to the router too, which
+            # answers 404 as API Gateway does; http.server would answer 501.
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
     class Server(ThreadingHTTPServer):
         request_queue_size = 256  # senders burst (Alertmanager, retries); the default backlog is 5

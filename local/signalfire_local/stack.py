@@ -21,7 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from signalfire_local.template import ACCOUNT, REGION, Function, Route, Template
+from signalfire_local.routing import Match, Router
+from signalfire_local.template import ACCOUNT, REGION, Function, Template
 
 Handler = Callable[[dict[str, Any], Any], Any]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +138,8 @@ class LocalStack:
         self.admin_token = admin_token or os.environ.get("SIGNALFIRE_ADMIN_TOKEN") or secrets.token_urlsafe(32)
         self.outbox = outbox
         self.functions: dict[str, Function] = self.template.functions()
-        self.routes: list[Route] = self.template.routes()
+        # Refuses, before anything starts, a route key API Gateway would refuse.
+        self.router = Router(self.template.routes())
         self.handlers: dict[str, Handler] = {}
         self._mock: Any = None
 
@@ -234,12 +236,9 @@ class LocalStack:
 
     # -- invoking --------------------------------------------------------------------
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        for route in self.routes:
-            params = route.match(method, path)
-            if params is not None:
-                return route, params
-        return None
+    def match(self, method: str, path: str) -> Match | None:
+        """The route API Gateway would select (None: 404)."""
+        return self.router.select(method, path)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         fn = self.functions[logical_id]

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from signalfire_local.routing import Route, routes_from_template
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK_NAME = "signalfire"
@@ -38,43 +40,6 @@ _CfnLoader.add_multi_constructor("!", _tag)
 def load_yaml(path: str | Path) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
         return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-
-
-@dataclass
-class Route:
-    method: str  # GET, POST, ... or ANY
-    path: str  # /alerts/webhook/{driver}
-    function: str  # logical id
-
-    @property
-    def route_key(self) -> str:
-        return f"{self.method} {self.path}"
-
-    @property
-    def regex(self) -> re.Pattern[str]:
-        """The path template as a regex with a named group per parameter
-        (``{proxy+}`` is greedy)."""
-        pattern = "^"
-        for part in re.split(r"(\{[^}]+\})", self.path):
-            if part.startswith("{") and part.endswith("+}"):
-                pattern += f"(?P<{part[1:-2]}>.+)"
-            elif part.startswith("{"):
-                pattern += f"(?P<{part[1:-1]}>[^/]+)"
-            else:
-                pattern += re.escape(part)
-        return re.compile(pattern + "$")
-
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.method not in ("ANY", method):
-            return None
-        found = self.regex.match(path)
-        return found.groupdict() if found else None
-
-    @property
-    def specificity(self) -> tuple[int, int, int]:
-        greedy = "+}" in self.path
-        params = self.path.count("{")
-        return (0 if greedy else 1, -params, len(self.path))
 
 
 @dataclass
@@ -220,7 +185,9 @@ class Template:
         return out
 
     def routes(self) -> list[Route]:
-        return http_routes(self.doc)
+        """Every HTTP API route, validated as API Gateway validates route
+        keys (raises :class:`~signalfire_local.routing.RouteKeyError`)."""
+        return routes_from_template(self.doc)
 
     def schedules(self) -> list[tuple[str, str]]:
         """(function, schedule expression) for every Schedule/ScheduleV2 event."""
@@ -261,20 +228,3 @@ class Template:
                 "type": str(self.resolve(props.get("Type", "STANDARD"))),
             }
         return out
-
-
-def http_routes(doc: dict[str, Any]) -> list[Route]:
-    """Every HttpApi event route in a template, most specific first (the
-    order in which API Gateway matches them)."""
-    routes = []
-    for logical, res in (doc.get("Resources") or {}).items():
-        if res.get("Type") != "AWS::Serverless::Function":
-            continue
-        for event in ((res.get("Properties") or {}).get("Events") or {}).values():
-            if event.get("Type") != "HttpApi":
-                continue
-            props = event.get("Properties") or {}
-            method = str(props.get("Method", "ANY")).upper().replace("X-AMAZON-APIGATEWAY-ANY-METHOD", "ANY")
-            routes.append(Route(method=method, path=props.get("Path", "/{proxy+}"), function=logical))
-    routes.sort(key=lambda r: r.specificity, reverse=True)
-    return routes

@@ -34,6 +34,19 @@ def test_every_route_needs_a_token(local):
         assert r.status_code == 401, (method, path, r.text)
 
 
+def test_routes_are_selected_as_api_gateway_selects_them_over_http(local):
+    import httpx
+
+    with local.sender() as s:
+        for path in ("/alerts/webhook", "/alerts/webhook/", "/alerts/webhook/generic", "/alerts/webhook/generic/"):
+            r = s.post(path, json={"name": "RouteProbe", "labels": {"host": "r1"}})
+            assert r.status_code == 202, (path, r.text)
+        assert s.get("/alerts/webhook/").json()["status"] == "ok"  # the health check (API function)
+    for method in ("PROPFIND", "FOO"):  # API Gateway answers 404 to a method no route has, never 501
+        r = httpx.request(method, local.url + "/alerts/webhook/", timeout=10)
+        assert (r.status_code, r.json()) == (404, {"message": "Not Found"}), method
+
+
 def test_bad_input_is_4xx_over_http(local):
     with local.sender() as s:
         assert s.post("/alerts/webhook/", content=b"{nope").status_code == 400

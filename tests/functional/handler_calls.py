@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import Any
 
-from support import ADMIN_TOKEN, ROOT, FakeContext, http_event
+from support import ADMIN_TOKEN, ROOT, FakeContext, http_event, route
 
 
 @cache
@@ -30,16 +30,19 @@ class Reply:
         return f"Reply({self.status}, {self.json})"
 
 
+def call(method: str, path: str, body: Any = None, **kw: Any) -> Reply:
+    """Send ``method path`` to the function template.yaml routes it to, with
+    the event API Gateway would build."""
+    event = http_event(method, path, body, **kw)
+    return Reply(handler(route(method, path).function)(event, FakeContext()))
+
+
 def webhook(body: Any, driver: str | None = None, **kw: Any) -> Reply:
     path = f"/alerts/webhook/{driver}/" if driver else "/alerts/webhook/"
-    params = {"driver": driver} if driver else None
-    route = "POST /alerts/webhook/{driver}/" if driver else "POST /alerts/webhook/"
-    event = http_event("POST", path, body, route_key=route, path_params=params, **kw)
-    return Reply(handler("IngestFunction")(event, FakeContext()))
+    assert route("POST", path).function == "IngestFunction"
+    return call("POST", path, body, **kw)
 
 
 def api(method: str, path: str, body: Any = None, token: str | None = ADMIN_TOKEN,
         query: dict[str, str] | None = None) -> Reply:
-    event = http_event(method, path, body, token=token, query=query, route_key="ANY /{proxy+}",
-                       path_params={"proxy": path.strip("/")})
-    return Reply(handler("ApiFunction")(event, FakeContext()))
+    return call(method, path, body, token=token, query=query)
