@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import routes_intelligence
+import routes_notify
 import routes_pipelines
 import routes_runs
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -23,6 +24,7 @@ from signalfire.observability import logger, metrics, tracer
 
 app = make_resolver()
 
+app.include_router(routes_notify.router)
 app.include_router(routes_pipelines.router)
 app.include_router(routes_intelligence.router)
 app.include_router(routes_runs.router)
@@ -110,13 +112,17 @@ def _action_body() -> ActionBody:
 @app.post("/incidents/<incident_id>/acknowledge")
 def acknowledge(incident_id: str) -> dict:
     b = _action_body()
-    return services.incidents().transition(incident_id, "acknowledge", b.by, b.note).model_dump(mode="json")
+    incident = services.incidents().transition(incident_id, "acknowledge", b.by, b.note)
+    run_id = services.launcher().start_incident_update(incident_id, "acknowledged")  # tells PagerDuty & co.
+    return {**incident.model_dump(mode="json"), "run_ids": [run_id]}
 
 
 @app.post("/incidents/<incident_id>/resolve")
 def resolve(incident_id: str) -> dict:
     b = _action_body()
-    return services.incidents().transition(incident_id, "resolve", b.by, b.note).model_dump(mode="json")
+    incident = services.incidents().transition(incident_id, "resolve", b.by, b.note)
+    run_id = services.launcher().start_incident_update(incident_id, "resolved")
+    return {**incident.model_dump(mode="json"), "run_ids": [run_id]}
 
 
 @app.post("/incidents/<incident_id>/close")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -38,6 +39,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         return 2
     server.verbose = args.verbose  # type: ignore[attr-defined]
     base = f"http://{args.host}:{server.server_address[1]}"
+    os.environ["SIGNALFIRE_PUBLIC_URL"] = base  # links in notifications point at this server
     print(f"""signalfire local is running on {base}
   webhook token : {stack.token}
   admin token   : {stack.admin_token}

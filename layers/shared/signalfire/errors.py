@@ -126,5 +126,12 @@ class ProviderResponseError(SignalfireError):
     http_status = 502
 
 
+class DeliveryFailedError(SignalfireError):
+    """A notification channel refused the message for good (a 4xx webhook
+    answer, a 5xx SMTP reply): retrying the same send cannot help."""
+
+    http_status = 502
+
+
 class PipelineRunFailed(SignalfireError):
     """The state machine's terminal error for a run whose stage failed after its retries."""

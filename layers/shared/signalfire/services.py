@@ -26,6 +26,9 @@ from signalfire.intelligence.hosts import DynamoHostContextSource, HostContextSo
 from signalfire.intelligence.keys import KeyResolver
 from signalfire.intelligence.service import IntelligenceService
 from signalfire.intelligence.store import IntelligenceStore
+from signalfire.notify.dynamo import DynamoChannelStore, DynamoDeliveryStore
+from signalfire.notify.service import NotifyService
+from signalfire.notify.store import ChannelStore, DeliveryStore
 from signalfire.pipelines.dynamo import DynamoPipelineStore
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs.dynamo import DynamoRunStore
@@ -102,9 +105,35 @@ def intelligence() -> IntelligenceService:
                                fallback_enabled=get_settings().intelligence_fallback_enabled)
 
 
+@lru_cache(maxsize=1)
+def channel_store() -> ChannelStore:
+    return DynamoChannelStore(table())
+
+
+@lru_cache(maxsize=1)
+def delivery_store() -> DeliveryStore:
+    return DynamoDeliveryStore(table(), retention_days=get_settings().audit_retention_days)
+
+
+@lru_cache(maxsize=1)
+def notify_service() -> NotifyService:
+    return NotifyService(channel_store(), delivery_store())
+
+
+@lru_cache(maxsize=1)
+def api_notify_service() -> NotifyService:
+    """For /notify/send/ and /notify/batch/: every call's timeout is capped so
+    the answer comes well within API Gateway's 30 s."""
+    from dataclasses import replace
+
+    from signalfire.notify.channels import Runtime
+
+    return NotifyService(channel_store(), delivery_store(), replace(Runtime.from_env(), timeout_cap=8.0))
+
+
 _FACTORIES = (get_settings, table, alert_store, run_store, pipeline_store, token_verifier, launcher,
               webhook_service, alert_queries, incidents, intelligence_store, host_contexts, key_resolver,
-              intelligence)
+              intelligence, channel_store, delivery_store, notify_service, api_notify_service)
 
 
 def reset() -> None:

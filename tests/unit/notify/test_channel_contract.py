@@ -121,14 +121,14 @@ def test_secret_references_resolve_at_send_time_and_validate_without_the_value()
 
     runtime = Runtime(policy=OutboundPolicy(allow_loopback=True), local_mode=True, secrets=SecretResolver(fetch))
     channel = get_channel("slack", runtime)
-    channel.validate_config({"webhook_url": "ssm:/signalfire/slack-url"})
+    channel.validate_config({"webhook_url": "ssm:/signalfire/notify/slack-url"})
     assert fetched == []  # saving never reads the secret
     with http_receiver() as rx:
         def local(kind: str, name: str) -> str:
             return f"{rx.url}/services/{SECRET}"
         runtime.secrets = SecretResolver(local)
-        result = get_channel("slack", runtime).send(MESSAGE, {"webhook_url": {"ssm": "/signalfire/slack-url"}})
+        result = get_channel("slack", runtime).send(MESSAGE, {"webhook_url": {"ssm": "/signalfire/notify/slack-url"}})
         assert result.success and rx.requests[0].path == f"/services/{SECRET}"
-    with pytest.raises(ConfigurationError, match="under signalfire/"):
+    with pytest.raises(ConfigurationError, match="under signalfire/notify/"):
         get_channel("slack", runtime).send(MESSAGE, {"webhook_url": "ssm:/other/app"}).error and None or \
             runtime.secrets.resolve("ssm:/other/app", "webhook_url")

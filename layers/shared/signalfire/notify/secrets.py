@@ -5,10 +5,10 @@ webhook URL that carries a token, a header such as Authorization) is stored
 either as given or, better, as a reference that is resolved only at send time
 with Powertools Parameters:
 
-* ``{"ssm": "/signalfire/slack-url"}`` or ``"ssm:/signalfire/slack-url"`` - an
+* ``{"ssm": "/signalfire/notify/slack-url"}`` or ``"ssm:/signalfire/notify/slack-url"`` - an
   SSM Parameter Store parameter (SecureString decrypted);
-* ``{"secretsmanager": "signalfire/pd"}`` or ``"secretsmanager:signalfire/pd"``
-  - a Secrets Manager secret; ``signalfire/pd#routing_key`` picks one key of a
+* ``{"secretsmanager": "signalfire/notify/pd"}`` or ``"secretsmanager:signalfire/notify/pd"``
+  - a Secrets Manager secret; ``signalfire/notify/pd#routing_key`` picks one key of a
   JSON secret.
 
 References are safe to show (they name where the secret lives); literal
@@ -45,13 +45,13 @@ def reference_prefix() -> str:
     """Names a reference may use (the IAM grant covers only these)."""
     from signalfire import constants as env
 
-    return os.environ.get(env.NOTIFY_SECRET_PREFIX, "signalfire/")
+    return os.environ.get(env.NOTIFY_SECRET_PREFIX, "signalfire/notify/")
 
 
 def check_reference(kind: str, name: str, key: str) -> None:
     prefix = reference_prefix().strip("/")
     bare = name.split("#", 1)[0].strip("/")
-    if prefix and not bare.startswith(prefix):
+    if prefix and not bare.startswith(prefix + "/"):
         raise ConfigurationError(f"config.{key}: a {kind} reference must name something under {prefix}/ "
                                  f"(the notify function may read only those); got {name!r}",
                                  details={"key": key})

@@ -24,6 +24,9 @@ from signalfire.settings import Settings
 from signalfire.timeutil import utcnow
 
 TRIGGERS = {IncidentEvent.CREATED, IncidentEvent.ESCALATED, IncidentEvent.RESOLVED}
+#: the built-in one-node pipeline an acknowledgement or resolution through the API runs
+INCIDENT_UPDATE_PIPELINE = "incident-update"
+INCIDENT_UPDATE_NODES = ({"id": "notify", "type": "notify", "config": {}},)
 
 
 class RunLauncher:
@@ -73,6 +76,21 @@ class RunLauncher:
             self.start_execution(run, 0, run.run_id)
             run_ids.append(run.run_id)
         return run_ids
+
+    def start_incident_update(self, incident_id: str, trigger: str, source: str = "api") -> str:
+        """Start a run that tells the channels which received an incident's
+        firing that a person acknowledged or resolved it (PagerDuty gets
+        ``acknowledge`` / ``resolve`` with the trigger's dedup_key).  One notify
+        node; the notify stage picks the channels from the firing's records."""
+        now = utcnow()
+        run = PipelineRun(
+            run_id=new_id("run"), trace_id=logger.get_correlation_id() or new_id("tr"), status=RunStatus.INGESTED,
+            incident_id=incident_id, source=source, environment=self.settings.environment, trigger=trigger,
+            pipeline_name=INCIDENT_UPDATE_PIPELINE, pipeline_version=1, nodes=list(INCIDENT_UPDATE_NODES),
+            max_retries=self.settings.max_retries_per_stage, current_stage="INGEST", created_at=now, updated_at=now)
+        self.runs.create_run(run)
+        self.start_execution(run, 0, run.run_id)
+        return run.run_id
 
     def _record_ingest(self, run: PipelineRun, outcome: IngestOutcome, incident_id: str) -> None:
         """The ingest stage happened in the webhook: record it like the others

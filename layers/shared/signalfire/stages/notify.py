@@ -1,98 +1,63 @@
-"""Notify stage (seed: NotifyExecutor): build the message and deliver it,
-at most once per (run, node, channel) even across retries and resumes.
+"""Notify stage (seed: NotifyExecutor): compose the notification and deliver
+it to the node's channels, at most once per (run, node, channel) even across
+retries, resumes and concurrent attempts (see :mod:`signalfire.notify.service`).
 
-Until the notification channels arrive (email, Slack, PagerDuty, webhook),
-the built-in ``console`` channel delivers: in local mode it prints the
-notification to the terminal and appends it as a JSON line to
-``SIGNALFIRE_LOCAL_OUTBOX`` when set; in AWS it is a structured log line.
+A channel that does not exist or is disabled fails the run with a
+ConfigurationError before anything is sent.  When a channel fails, the others
+are still delivered and recorded; then the stage fails - retryably
+(StageRetryableError) if any failure may pass, so the state machine's retry
+sends only what is missing, else with DeliveryFailedError.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-import threading
-from typing import Any
 
+from signalfire import constants as env
 from signalfire import services
-from signalfire.observability import logger
+from signalfire.errors import DeliveryFailedError, StageRetryableError
+from signalfire.notify.compose import compose
+from signalfire.notify.models import NotificationEvent
+from signalfire.notify.service import NotifyResult
 from signalfire.stages.runner import StageContext, StageOutcome
-from signalfire.timeutil import iso, utcnow
 
-_OUTBOX_LOCK = threading.Lock()
-SEVERITY_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵", "success": "🟢"}
-
-
-def build_message(ctx: StageContext) -> dict[str, Any]:
-    incident = ctx.incident
-    trigger = ctx.run.trigger or "created"
-    severity = "success" if trigger == "resolved" else (incident.severity.value if incident else "warning")
-    title = f"[{trigger.upper()}] {incident.title if incident else 'alert'}"
-    lines = [incident.description] if incident and incident.description else []
-    for alert in ctx.alerts[:10]:
-        host = alert.labels.get("host", "")
-        lines.append(f"- {alert.name} ({alert.severity.value}, {alert.status.value}){' on ' + host if host else ''}")
-    analysis = next((o for o in ctx.outputs.values() if "recommendations" in o), None)
-    checks = next((o for o in ctx.outputs.values() if "checks_run" in o), None)
-    if checks is not None:
-        lines.append(f"Health checks: {checks['checks_run']} run, {checks['checks_failed']} not ok"
-                     + (f"; no results yet for {', '.join(checks['hosts_without_results'])}"
-                        if checks.get("hosts_without_results") else ""))
-    if analysis:
-        lines.append(f"Analysis ({analysis.get('provider')}"
-                     f"{', fallback' if analysis.get('fallback_used') else ''}): {analysis.get('summary')}")
-        for action in analysis.get("actions", [])[:3]:
-            lines.append(f"  * {action}")
-    return {
-        "title": title, "message": "\n".join(lines), "severity": severity, "channel": "console",
-        "tags": {"incident_id": incident.id if incident else "", "run_id": ctx.run.run_id, "node_id": ctx.node_id,
-                 "trace_id": ctx.run.trace_id, "source": ctx.run.source, "pipeline": ctx.run.pipeline_name},
-        "context": {"incident": incident.model_dump(mode="json") if incident else None,
-                    "analysis": analysis, "checks": checks},
-    }
+#: the run's trigger (why it started) -> what the notification says happened
+EVENT_OF_TRIGGER = {"resolved": NotificationEvent.RESOLVE, "acknowledged": NotificationEvent.ACKNOWLEDGE}
 
 
-def _deliver_console(message: dict[str, Any]) -> dict[str, Any]:
-    if os.environ.get("SIGNALFIRE_LOCAL", "").lower() == "true":
-        emoji = SEVERITY_EMOJI.get(message["severity"], "")
-        block = (f"\n{'─' * 72}\n{emoji} {message['title']}\n{message['message']}\n"
-                 f"  run {message['tags']['run_id']} · trace {message['tags']['trace_id']}\n{'─' * 72}\n")
-        with _OUTBOX_LOCK:
-            sys.stdout.write(block)
-            sys.stdout.flush()
-            outbox = os.environ.get("SIGNALFIRE_LOCAL_OUTBOX")
-            if outbox:
-                with open(outbox, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps({k: v for k, v in message.items() if k != "context"}) + "\n")
-    else:
-        logger.info("notification", extra={"notification": {k: v for k, v in message.items() if k != "context"}})
-    return {"success": True, "message_id": f"console-{message['tags']['run_id']}", "error": "", "metadata": {}}
+def _execution_url(execution_arn: str) -> str:
+    if not execution_arn.startswith("arn:aws") or os.environ.get(env.LOCAL_MODE, "").lower() == "true":
+        return ""
+    region = execution_arn.split(":")[3]
+    return (f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+            f"#/v2/executions/details/{execution_arn}")
 
 
-CHANNELS = {"console": _deliver_console}
+def _summary(result: NotifyResult) -> str:
+    parts = []
+    for d in result.deliveries:
+        text = f"{d.channel}: {d.status}"
+        if d.error:
+            text += f" ({'retryable: ' if d.retryable else ''}{d.error[:300]})"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def run_notify(ctx: StageContext) -> StageOutcome:
-    runs = services.run_store()
-    message = build_message(ctx)
-    names = ctx.config.get("channels") or ["console"]
-    deliveries, succeeded, failed, skipped = [], [], [], []
-    for name in names:
-        if runs.delivered(ctx.run.run_id, ctx.node_id, name):
-            skipped.append(name)  # delivered by an earlier attempt or before a resume
-            continue
-        sender = CHANNELS.get(name, _deliver_console)
-        result = sender(message)
-        deliveries.append({"channel": name, **result, "at": iso(utcnow())})
-        if result["success"]:
-            runs.record_delivery(ctx.run.run_id, ctx.node_id, name, result)
-            succeeded.append(name)
-        else:
-            failed.append(name)
-    return StageOutcome(output={
-        "deliveries": deliveries, "channels_attempted": names, "channels_succeeded": succeeded,
-        "channels_failed": failed, "channels_already_delivered": skipped,
-        "messages": [{k: v for k, v in message.items() if k != "context"}],
-        "provider_ids": [d.get("message_id") for d in deliveries if d.get("message_id")],
-    })
+    notify = services.notify_service()
+    event = EVENT_OF_TRIGGER.get(ctx.run.trigger, NotificationEvent.TRIGGER)
+    targets, skipped = notify.targets_for(ctx.config, event, ctx.run.incident_id)
+    analysis = next((o for o in ctx.outputs.values() if "recommendations" in o), None)
+    checks = next((o for o in ctx.outputs.values() if "checks_run" in o), None)
+    message = compose(
+        incident=ctx.incident, alerts=ctx.alerts, event=event, checks=checks, analysis=analysis,
+        run={"run_id": ctx.run.run_id, "trace_id": ctx.run.trace_id, "pipeline": ctx.run.pipeline_name,
+             "source": ctx.run.source, "node_id": ctx.node_id},
+        base_url=os.environ.get(env.PUBLIC_URL, ""), execution_url=_execution_url(ctx.request.execution))
+    result = notify.deliver(message, targets, run_id=ctx.run.run_id, node_id=ctx.node_id,
+                            incident_id=ctx.run.incident_id, skipped=skipped)
+    if result.retryable_failure:
+        raise StageRetryableError(f"notification not delivered everywhere yet: {_summary(result)}")
+    if result.channels_failed:
+        raise DeliveryFailedError(f"notification failed: {_summary(result)}")
+    return StageOutcome(output=result.model_dump(mode="json"))

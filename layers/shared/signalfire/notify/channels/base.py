@@ -36,6 +36,8 @@ class Runtime:
     renderer: Renderer = field(default_factory=Renderer)
     #: where console notifications are appended as JSON lines (local mode)
     outbox: str = ""
+    #: upper bound on any one call's timeout (the API keeps under API Gateway's 30 s)
+    timeout_cap: float = 30.0
 
     @classmethod
     def from_env(cls) -> Runtime:
@@ -117,7 +119,7 @@ class Channel(ABC):
                          "description": prop.get("description", ""), "secret": key in self.secret_keys,
                          "type": prop.get("type") or [p.get("type") for p in prop.get("anyOf", []) if p.get("type")]}
         return {"driver": self.name, "description": self.description, "config": keys,
-                "secret_reference_forms": ["ssm:/signalfire/name", "secretsmanager:signalfire/name#key"]}
+                "secret_reference_forms": ["ssm:/signalfire/notify/name", "secretsmanager:signalfire/notify/name#key"]}
 
     # -- sending ---------------------------------------------------------------------
 
@@ -150,6 +152,9 @@ class Channel(ABC):
     def _send(self, message: NotificationMessage, config: Any) -> SendResult: ...
 
     # -- helpers for channel modules ---------------------------------------------------
+
+    def timeout(self, config: Any) -> float:
+        return float(min(getattr(config, "timeout", 30.0), self.runtime.timeout_cap))
 
     def context(self, message: NotificationMessage) -> dict[str, Any]:
         return template_context(message, channel=self.name)

@@ -121,7 +121,7 @@ class EmailChannel(Channel):
         cls: type[smtplib.SMTP] = _PinnedSMTPSSL if implicit else _PinnedSMTP
         where = f"{config.smtp_host}:{config.smtp_port}"
         try:
-            kwargs: dict[str, Any] = {"timeout": config.timeout}
+            kwargs: dict[str, Any] = {"timeout": self.timeout(config)}
             if implicit:
                 kwargs["context"] = ssl.create_default_context()
             smtp = cls(**kwargs)

@@ -84,11 +84,11 @@ class GenericChannel(Channel):
         if config.method == "GET":
             params = {"title": message.title, "severity": message.severity, "event": message.event.value,
                       "dedup_key": message.dedup_key, "message": message.message[:1000]}
-            reply, failure = call("generic", "GET", config.url, self.runtime.policy, timeout=config.timeout,
+            reply, failure = call("generic", "GET", config.url, self.runtime.policy, timeout=self.timeout(config),
                                   headers=config.headers, params=params)
         else:
             reply, failure = call("generic", config.method, config.url, self.runtime.policy,
-                                  timeout=config.timeout, json_body=body, headers=config.headers)
+                                  timeout=self.timeout(config), json_body=body, headers=config.headers)
         if failure is not None:
             return failure
         assert reply is not None

@@ -97,7 +97,7 @@ class PagerDutyChannel(Channel):
 
     def _send(self, message: NotificationMessage, config: PagerDutyConfig) -> SendResult:  # type: ignore[override]
         event = self.event(message, config)
-        reply, failure = call("pagerduty", "POST", config.events_url, self.runtime.policy, timeout=config.timeout,
+        reply, failure = call("pagerduty", "POST", config.events_url, self.runtime.policy, timeout=self.timeout(config),
                               json_body=event)
         if failure is not None:
             if reply is not None and isinstance(reply.json(), dict):

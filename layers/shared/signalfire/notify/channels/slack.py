@@ -87,7 +87,7 @@ class SlackChannel(Channel):
         return payload
 
     def _send(self, message: NotificationMessage, config: SlackConfig) -> SendResult:  # type: ignore[override]
-        reply, failure = call("slack", "POST", config.webhook_url, self.runtime.policy, timeout=config.timeout,
+        reply, failure = call("slack", "POST", config.webhook_url, self.runtime.policy, timeout=self.timeout(config),
                               json_body=self.payload(message, config))
         if failure is not None:
             return failure

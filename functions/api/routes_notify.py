@@ -1,0 +1,113 @@
+"""Notify: stored channels, drivers, and direct sends (seed: apps/notify URLs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, Field
+
+from signalfire import services
+from signalfire.errors import NotFoundError
+from signalfire.notify.channels import CHANNELS, get_channel
+from signalfire.notify.models import NotificationEvent, NotificationMessage
+from signalfire.notify.service import ChannelInput, Target
+
+router = APIGatewayHttpRouter()
+
+
+class SendRequest(BaseModel):
+    """One notification (seed: NotificationMessage) and where it goes."""
+
+    title: str = Field(min_length=1, max_length=2000)
+    message: str = Field(default="", max_length=100_000)
+    severity: str = "info"
+    channel: str = "default"
+    tags: dict[str, str] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    event: NotificationEvent = NotificationEvent.TRIGGER
+    dedup_key: str = Field(default="", max_length=255)
+    provider: str | None = Field(default=None, description="A stored channel name, or a driver (then `config`)")
+    driver: str | None = Field(default=None, description="Alias of provider")
+    config: dict[str, Any] | None = Field(default=None, description="Driver config when provider is a driver")
+
+    def message_(self) -> NotificationMessage:
+        return NotificationMessage(title=self.title, message=self.message, severity=self.severity,
+                                   channel=self.channel, tags=self.tags, context=self.context, event=self.event,
+                                   dedup_key=self.dedup_key)
+
+
+class BatchRequest(BaseModel):
+    notifications: list[SendRequest] = Field(min_length=1, max_length=20)
+
+
+def _target(req: SendRequest, driver: str | None = None) -> Target:
+    return services.api_notify_service().select_for_send(driver or req.provider or req.driver, req.config)
+
+
+def _answer(result: dict[str, Any]) -> Response:
+    # a receiver that refused or failed is a failed upstream call (502), never a 200 success
+    return Response(status_code=200 if result["success"] else 502, content_type=content_types.APPLICATION_JSON,
+                    body=result)
+
+
+@router.get("/notify/drivers")
+def list_drivers() -> dict:
+    items = [{"driver": name, "description": cls.description, "secret_keys": list(cls.secret_keys)}
+             for name, cls in sorted(CHANNELS.items())]
+    return {"items": items, "count": len(items)}
+
+
+@router.get("/notify/drivers/<driver>")
+def driver_requirements(driver: str) -> dict:
+    if driver not in CHANNELS:
+        raise NotFoundError(f"unknown notify driver {driver!r}; known: {', '.join(sorted(CHANNELS))}")
+    return get_channel(driver).requirements()
+
+
+@router.post("/notify/send")
+def send(body: Annotated[SendRequest, Body()]):  # noqa: ANN201 - a Response (200 or 502)
+    return _answer(services.api_notify_service().send_direct(body.message_(), _target(body)))
+
+
+@router.post("/notify/send/<driver>")
+def send_with(driver: str, body: Annotated[SendRequest, Body()]):  # noqa: ANN201
+    return _answer(services.api_notify_service().send_direct(body.message_(), _target(body, driver)))
+
+
+@router.post("/notify/batch")
+def batch(body: Annotated[BatchRequest, Body()]) -> dict:
+    notify = services.api_notify_service()
+    items = [(req.message_(), _target(req)) for req in body.notifications]  # every target valid before any send
+    results = notify.send_many(items)
+    ok = sum(1 for r in results if r["success"])
+    return {"results": results, "total": len(results), "succeeded": ok, "failed": len(results) - ok}
+
+
+@router.get("/notify/channels")
+def list_channels() -> dict:
+    return services.notify_service().list_channels()
+
+
+@router.post("/notify/channels")
+def create_channel(body: Annotated[ChannelInput, Body()]):  # noqa: ANN201 - 201 Response
+    created = services.notify_service().create_channel(body)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+@router.get("/notify/channels/<name>")
+def get_channel_(name: str) -> dict:
+    return services.notify_service().get_channel(name)
+
+
+@router.put("/notify/channels/<name>")
+def replace_channel(name: str, body: Annotated[ChannelInput, Body()]) -> dict:
+    return services.notify_service().replace_channel(name, body)
+
+
+@router.delete("/notify/channels/<name>")
+def delete_channel(name: str):  # noqa: ANN201 - 204 Response
+    services.notify_service().delete_channel(name)
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
