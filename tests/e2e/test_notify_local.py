@@ -1,0 +1,63 @@
+"""A newcomer's notification paths through the real `signalfire local`
+process: the terminal with nothing configured, then a channel pointed at a
+local SMTP server and one at a local HTTP receiver; and the outbound guard
+still refusing the metadata address locally."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from receivers import http_receiver, smtp_receiver
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait_run(client, run_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/runs/{run_id}").json()["run"]
+        if run.get("outcome"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def test_terminal_then_local_smtp_and_http_channels(local):
+    with local.admin_client() as admin, local.sender() as sender:
+        # nothing configured: the rendered notification is in the terminal (and the outbox)
+        reply = sender.post("/alerts/webhook/", json={"name": "NewcomerDisk", "severity": "critical",
+                                                      "description": "/ is 97% full", "labels": {"host": "web-9"}})
+        [run_id] = reply.json()["run_ids"]
+        assert _wait_run(admin, run_id)["status"] == "NOTIFIED"
+        printed = local.log.read_text()
+        assert "FIRING: NewcomerDisk" in printed and "Where:    web-9" in printed
+        assert f"{local.url}/incidents/" in printed  # links point at this server
+
+        with smtp_receiver() as smtp, http_receiver([(200, "ok")]) as rx:
+            for body in ({"name": "local-mail", "driver": "email",
+                          "config": {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "use_tls": False,
+                                     "from_address": "sf@example.com", "to_addresses": ["me@example.com"]}},
+                         {"name": "local-hook", "driver": "generic", "config": {"endpoint": rx.url + "/in"}}):
+                assert admin.post("/notify/channels/", json=body).status_code == 201
+            reply = sender.post("/alerts/webhook/", json={"name": "NewcomerCPU", "severity": "warning",
+                                                          "labels": {"host": "web-9"}})
+            [run_id] = reply.json()["run_ids"]
+            run = _wait_run(admin, run_id)
+            assert run["status"] == "NOTIFIED", run
+            assert len(smtp.messages) == 1 and "NewcomerCPU" in smtp.messages[0]["Subject"]
+            assert [json.loads(r.body)["title"] for r in rx.requests] == ["NewcomerCPU"]
+        for name in ("local-mail", "local-hook"):
+            admin.delete(f"/notify/channels/{name}")
+
+
+def test_metadata_address_refused_even_locally(local):
+    with local.admin_client() as admin:
+        reply = admin.post("/notify/channels/", json={"name": "imds", "driver": "generic",
+                                                     "config": {"endpoint": "http://169.254.169.254/latest/"}})
+        assert reply.status_code == 400 and "link-local" in reply.json()["message"]
+        reply = admin.post("/notify/send/generic/", json={"title": "x",
+                                                          "config": {"endpoint": "http://10.0.0.1/hook"}})
+        assert reply.status_code == 400 and "private" in reply.json()["message"]
