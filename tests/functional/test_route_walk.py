@@ -59,6 +59,11 @@ EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/notify/batch"): API,
     ("GET", "/notify/drivers"): API,
     ("GET", "/notify/drivers/{driver}"): API,
+    ("GET", "/notify/channels"): API,
+    ("POST", "/notify/channels"): API,
+    ("GET", "/notify/channels/{name}"): API,
+    ("PUT", "/notify/channels/{name}"): API,
+    ("DELETE", "/notify/channels/{name}"): API,
 }
 
 SAMPLE = {"driver": "alertmanager", "id": "id-1", "name": "my-pipeline"}
