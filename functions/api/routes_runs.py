@@ -33,7 +33,9 @@ def list_runs(status: str | None = None, incident: str | None = None, since: str
 def get_run(run_id: str) -> dict:
     store = services.run_store()
     run = store.get_run(run_id)
-    return {"run": run.public(), "stages": [s.model_dump(mode="json") for s in store.stages(run_id)]}
+    deliveries = [d.model_dump(mode="json", exclude={"claimed_by"}) for d in services.delivery_store().deliveries(run_id)]
+    return {"run": run.public(), "stages": [s.model_dump(mode="json") for s in store.stages(run_id)],
+            "deliveries": deliveries}  # one per (notify node, channel): delivered / failed / sending / skipped
 
 
 @router.post("/runs/<run_id>/resume")

@@ -25,7 +25,7 @@ PD_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 
 def incident_message(event: NotificationEvent = NotificationEvent.TRIGGER) -> NotificationMessage:
     now = utcnow()
-    incident = Incident(id="inc-1", title="DiskFull", severity=Severity.CRITICAL, description="/ is 97% full",
+    incident = Incident(id="inc-1", title="DiskFull", severity=Severity.CRITICAL, description="/ is 97% full & <rising>",
                         source="alertmanager", created_at=now - timedelta(minutes=12), alert_count=1)
     alert = Alert(id="a1", fingerprint="f", source="alertmanager", name="DiskFull", severity=Severity.CRITICAL,
                   status=AlertStatus.FIRING, description="/ is 97% full on web-1 <script>",
@@ -128,6 +128,8 @@ def test_slack_block_kit_with_fallback_text_colour_and_overrides():
     buttons = next(b for b in body["blocks"] if b["type"] == "actions")["elements"]
     assert {b["url"] for b in buttons} >= {"http://127.0.0.1:3000/incidents/inc-1"}
     assert body["attachments"][0]["color"] == "#d7263d"
+    section = next(b for b in body["blocks"] if b["type"] == "section" and "text" in b)["text"]["text"]
+    assert "&amp; &lt;rising&gt;" in section and "<rising>" not in section  # mrkdwn control characters escaped
 
 
 @pytest.mark.parametrize(("status", "text", "retryable"), [

@@ -68,6 +68,8 @@ def _environments(folder: str) -> tuple[_Sandbox, _Sandbox]:
     plain = _Sandbox(autoescape=False, **common)  # type: ignore[arg-type]
     html = _Sandbox(autoescape=True, **common)  # type: ignore[arg-type]
     for env in (plain, html):
+        # Slack mrkdwn reads <...> as links and mentions: escape &, <, > in what alerts say
+        env.filters["slack_escape"] = lambda s: str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         env.filters["truncate_chars"] = lambda s, n=200: (str(s)[: int(n) - 1] + "…") if len(str(s)) > int(n) else str(s)
     return plain, html
 
