@@ -49,6 +49,9 @@ def test_terminal_then_local_smtp_and_http_channels(local):
             assert run["status"] == "NOTIFIED", run
             assert len(smtp.messages) == 1 and "NewcomerCPU" in smtp.messages[0]["Subject"]
             assert [json.loads(r.body)["title"] for r in rx.requests] == ["NewcomerCPU"]
+            deliveries = admin.get(f"/runs/{run_id}").json()["deliveries"]
+            assert {(d["channel"], d["status"]) for d in deliveries} == {("local-mail", "delivered"),
+                                                                         ("local-hook", "delivered")}
         for name in ("local-mail", "local-hook"):
             admin.delete(f"/notify/channels/{name}")
 
