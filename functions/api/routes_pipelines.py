@@ -86,6 +86,18 @@ def _body(model: type[BaseModel], *, allow_empty: bool = False) -> Any:
         raise BadRequestError("; ".join(problems), details={"errors": problems}) from None
 
 
+def _check_providers(config: dict[str, Any]) -> None:
+    """An intelligence node may name a provider type or a configured provider:
+    refuse, when saving, a name that is neither (a run would only fall back)."""
+    nodes = config.get("nodes") if isinstance(config, dict) else None
+    names = [str(n["config"]["provider"]) for n in nodes or [] if isinstance(n, dict)
+             and n.get("type") == "intelligence" and isinstance(n.get("config"), dict) and n["config"].get("provider")]
+    unknown = services.intelligence().unknown_providers(names)
+    if unknown:
+        raise BadRequestError(f"intelligence provider {unknown[0]!r} is not configured: create it with "
+                              "POST /intelligence/providers/ or name a provider type")
+
+
 def _query_int(name: str, default: int | None, lo: int, hi: int | None = None) -> int | None:
     raw = router.current_event.get_query_string_value(name)
     if raw is None or raw == "":
@@ -118,12 +130,14 @@ def validate_pipeline() -> dict:
         raise BadRequestError('body must be a pipeline config {"version", "nodes"} or {"config": {...}}')
     config = body["config"] if "config" in body and "nodes" not in body else body
     nodes = compile_definition(config)
+    _check_providers(config)
     return {"valid": True, "nodes": nodes, "count": len(nodes)}
 
 
 @router.post("/pipelines")
 def create_pipeline() -> tuple[dict, int]:
     b: CreateBody = _body(CreateBody)
+    _check_providers(b.config)
     created = services.pipeline_store().create(b.name, b.config, description=b.description, tags=b.tags,
                                       created_by=b.created_by, activate=b.activate)
     return _out(created), 201
@@ -137,6 +151,7 @@ def get_pipeline(name: str) -> dict:
 @router.put("/pipelines/<name>")
 def update_pipeline(name: str) -> dict:
     b: UpdateBody = _body(UpdateBody)
+    _check_providers(b.config)
     return _out(services.pipeline_store().update(name, b.config, description=b.description, tags=b.tags,
                                         updated_by=b.created_by, activate=b.activate))
 

@@ -242,3 +242,24 @@ def _no_key_anywhere(text: str) -> None:
     items = boto3.client("dynamodb").scan(TableName=services.table().table_name)["Items"]
     holders = [i["PK"]["S"] for i in items if KEY in json.dumps(i, default=repr)]
     assert all(h.startswith("INTEL#PROVIDER#") for h in holders), holders
+
+
+def test_a_pipeline_may_name_a_configured_provider_but_not_an_unknown_one(moto_stack):
+    node = {"id": "analyze", "type": "intelligence", "config": {"provider": "prod-claude"}}
+    config = {"version": "1.0", "nodes": [node]}
+    refused = api("POST", "/pipelines", body={"name": "uses-claude", "config": config})
+    assert refused.status == 400 and "'prod-claude' is not configured" in refused.json["message"]
+    assert api("GET", "/pipelines/uses-claude").status == 404
+    api("POST", "/intelligence/providers", body={"name": "prod-claude", "provider": "claude",
+                                                 "config": {"api_key_ref": "signalfire/intelligence/claude"}})
+    assert api("POST", "/pipelines", body={"name": "uses-claude", "config": config}).status == 201
+    typed = {"version": "1.0", "nodes": [{**node, "config": {"provider": "gemini"}}]}
+    assert api("POST", "/pipelines", body={"name": "uses-gemini", "config": typed}).status == 201
+
+
+def test_pipeline_provider_types_are_the_registry():
+    from signalfire.intelligence.providers import PROVIDERS
+    from signalfire.intelligence.service import ProviderType
+    from signalfire.pipelines.models import PROVIDERS as PIPELINE_PROVIDERS
+
+    assert set(PIPELINE_PROVIDERS) == set(PROVIDERS) == set(ProviderType.__args__)

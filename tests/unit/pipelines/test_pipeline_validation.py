@@ -103,7 +103,7 @@ def test_two_nodes_merging_into_one_is_two_entries() -> None:
     ({"id": "ctx", "type": "context", "config": {"checker_names": ["cpu", "gpu"]}}, ["unknown checker 'gpu'"]),
     ({"id": "ctx", "type": "context", "config": {"checker_names": "cpu"}}, ["checker_names", "list"]),
     ({"id": "ctx", "type": "context", "config": {"checkers": ["cpu"]}}, ["checkers", "not permitted"]),
-    ({"id": "ctx", "type": "intelligence", "config": {"provider": "bard"}}, ["unknown provider 'bard'"]),
+    ({"id": "ctx", "type": "intelligence", "config": {"provider": "bard ai!"}}, ["'bard ai!'", "neither a provider type"]),
     ({"id": "ctx", "type": "intelligence", "config": {"fallback": "yes"}}, ["fallback"]),
     ({"id": "ctx", "type": "notify", "config": {"drivers": ["slack", "sms"]}}, ["unknown notify driver 'sms'"]),
     ({"id": "ctx", "type": "notify", "config": {"channels": "ops"}}, ["channels"]),

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from signalfire.alerts.models import Alert, Incident
+from signalfire.redaction import redact
 from signalfire.timeutil import utcnow
 
 # Caps on what a model's answer may put in one recommendation: the answer is
@@ -29,25 +30,8 @@ MAX_DETAILS_JSON = 4000
 MAX_RECOMMENDATIONS = 10
 MAX_SUMMARY = 2000
 
-#: Config keys whose values are replaced with ``***`` wherever a config is
-#: shown or recorded (seed: keys containing "key", "secret", "token", "password", "api").
-SENSITIVE_WORDS = ("key", "secret", "token", "password", "api", "authorization")
-#: Keys that match a word above but hold no secret: a length cap and a key's *name*.
-NOT_SECRET = frozenset({"max_tokens", "api_key_ref"})
-
-
-def _sensitive(key: Any) -> bool:
-    k = str(key).lower()
-    return k not in NOT_SECRET and any(w in k for w in SENSITIVE_WORDS)
-
-
-def redact_config(value: Any) -> Any:
-    """The seed's redaction rule, applied recursively."""
-    if isinstance(value, dict):
-        return {k: ("***" if _sensitive(k) and v not in (None, "") else redact_config(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_config(v) for v in value]
-    return value
+#: The seed's redaction rule (signalfire.redaction), applied to provider configs.
+redact_config = redact
 
 
 class RecommendationType(StrEnum):

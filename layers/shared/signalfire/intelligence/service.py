@@ -189,6 +189,14 @@ class IntelligenceService:
         self.store.delete_provider(name)
         logger.info("intelligence provider deleted", extra={"provider_name": name})
 
+    def unknown_providers(self, names: list[str]) -> list[str]:
+        """The names that are neither a provider type nor a configured provider."""
+        missing = [n for n in names if n not in PROVIDERS]
+        if not missing:
+            return []
+        configured = {p.name for p in self.store.list_providers()}
+        return [n for n in missing if n not in configured]
+
     # -- choosing a provider -------------------------------------------------------------
 
     def _build(self, item: IntelligenceProvider | None, kind: str, timeout_cap: float | None) -> BaseProvider:

@@ -45,6 +45,8 @@ FILTER_OPS: tuple[str, ...] = ("eq", "ne", "in", "not_in", "gte", "lte", "exists
 #: Run-context keys a transform may not overwrite (the platform owns them).
 RESERVED_CONTEXT_KEYS: frozenset[str] = frozenset({"incident", "alerts", "outputs"})
 
+#: A configured intelligence provider's name (intelligence.models.IntelligenceProvider.name).
+PROVIDER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 NODE_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$")
@@ -151,8 +153,11 @@ class IntelligenceConfig(_NodeConfig):
     @field_validator("provider")
     @classmethod
     def _known(cls, v: str | None) -> str | None:
-        if v is not None and v not in PROVIDERS:
-            raise ValueError(f"unknown provider {v!r}; known providers: {', '.join(PROVIDERS)}")
+        # A provider type, or the name of a configured provider (checked against the
+        # configured ones when the definition is saved through the API).
+        if v is not None and v not in PROVIDERS and not PROVIDER_NAME_RE.match(v):
+            raise ValueError(f"provider {v!r} is neither a provider type ({', '.join(PROVIDERS)}) nor a valid "
+                             "configured provider name")
         return v
 
     @field_validator("fallback", mode="before")

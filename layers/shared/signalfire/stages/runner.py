@@ -16,6 +16,7 @@ from signalfire import services
 from signalfire.alerts.models import Alert, Incident
 from signalfire.errors import ConfigurationError, SignalfireError, StageRetryableError
 from signalfire.observability import logger
+from signalfire.redaction import redact
 from signalfire.runs import signals
 from signalfire.runs.models import (
     OUTPUT_REF_FIELD,
@@ -29,7 +30,6 @@ from signalfire.runs.models import (
 from signalfire.runs.store import output_ref
 from signalfire.timeutil import iso, utcnow
 
-SENSITIVE = ("key", "secret", "token", "password", "api")
 SNAPSHOT_LIMIT = 4000
 
 
@@ -76,15 +76,6 @@ class StageOutcome:
     skipped: bool = False
     reason: str = ""
     run_fields: dict[str, Any] = field(default_factory=dict)
-
-
-def redact(value: Any) -> Any:
-    """Replace values under sensitive-looking keys with ``***``."""
-    if isinstance(value, dict):
-        return {k: ("***" if any(s in str(k).lower() for s in SENSITIVE) else redact(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
 
 
 def snapshot(output: dict[str, Any]) -> dict[str, Any]:
