@@ -73,3 +73,18 @@ def test_dynamodb_calls_per_delivered_channel(moto_stack, dynamodb_calls):
         assert again.channels_already_delivered == ["a", "b"] and len(rx.requests) == 2
         # a repeat costs the claim only: GetItem + refused PutItem + GetItem of the winner
         assert sorted(dynamodb_calls.calls) == sorted(["GetItem", "PutItem", "GetItem"] * 2)
+
+
+def test_public_url_comes_from_the_stack_parameter_in_aws(moto_stack, monkeypatch):
+    from signalfire.stages.notify import public_url
+
+    boto3.client("ssm").put_parameter(Name="/signalfire/notify/sf/public-url", Value="https://abc.execute-api.x",
+                                      Type="String")
+    monkeypatch.setenv("SIGNALFIRE_PUBLIC_URL_PARAMETER", "/signalfire/notify/sf/public-url")
+    monkeypatch.delenv("SIGNALFIRE_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("SIGNALFIRE_LOCAL", "false")
+    assert public_url() == "https://abc.execute-api.x"
+    monkeypatch.setenv("SIGNALFIRE_PUBLIC_URL_PARAMETER", "/signalfire/notify/missing")
+    assert public_url() == ""  # no links, never a failed notification
+    monkeypatch.setenv("SIGNALFIRE_PUBLIC_URL", "http://127.0.0.1:3000")
+    assert public_url() == "http://127.0.0.1:3000"

@@ -22,5 +22,7 @@ NOTIFY_ALLOWLIST = "SIGNALFIRE_NOTIFY_ALLOWLIST"
 NOTIFY_ALLOW_LOOPBACK = "SIGNALFIRE_NOTIFY_ALLOW_LOOPBACK"
 # notify: SSM/Secrets Manager names a channel's secret reference may use
 NOTIFY_SECRET_PREFIX = "SIGNALFIRE_NOTIFY_SECRET_PREFIX"
-# notify: the API's base URL, for links to incidents and runs in notifications
+# notify: the API's base URL, for links to incidents and runs in notifications (set by `signalfire local`)
 PUBLIC_URL = "SIGNALFIRE_PUBLIC_URL"
+# notify: the SSM parameter holding that URL in AWS (template.yaml PublicUrlParameter)
+PUBLIC_URL_PARAMETER = "SIGNALFIRE_PUBLIC_URL_PARAMETER"

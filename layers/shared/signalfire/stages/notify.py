@@ -19,6 +19,7 @@ from signalfire.errors import DeliveryFailedError, StageRetryableError
 from signalfire.notify.compose import compose
 from signalfire.notify.models import NotificationEvent
 from signalfire.notify.service import NotifyResult
+from signalfire.observability import logger
 from signalfire.stages.runner import StageContext, StageOutcome
 
 #: the run's trigger (why it started) -> what the notification says happened
@@ -31,6 +32,23 @@ def _execution_url(execution_arn: str) -> str:
     region = execution_arn.split(":")[3]
     return (f"https://{region}.console.aws.amazon.com/states/home?region={region}"
             f"#/v2/executions/details/{execution_arn}")
+
+
+def public_url() -> str:
+    """The API's base URL for links: set directly (local mode), or read once an
+    hour from the SSM parameter the stack writes (AWS).  No URL, no links."""
+    url = os.environ.get(env.PUBLIC_URL, "")
+    name = os.environ.get(env.PUBLIC_URL_PARAMETER, "")
+    if url or not name or os.environ.get(env.LOCAL_MODE, "").lower() == "true":
+        return url
+    try:
+        from aws_lambda_powertools.utilities import parameters
+
+        return str(parameters.get_parameter(name, max_age=3600))
+    except Exception as exc:  # links are a convenience: never fail a notification for them
+        logger.warning("public URL parameter unreadable; notifications go without links",
+                       extra={"parameter": name, "error_type": type(exc).__name__})
+        return ""
 
 
 def _summary(result: NotifyResult) -> str:
@@ -53,7 +71,7 @@ def run_notify(ctx: StageContext) -> StageOutcome:
         incident=ctx.incident, alerts=ctx.alerts, event=event, checks=checks, analysis=analysis,
         run={"run_id": ctx.run.run_id, "trace_id": ctx.run.trace_id, "pipeline": ctx.run.pipeline_name,
              "source": ctx.run.source, "node_id": ctx.node_id},
-        base_url=os.environ.get(env.PUBLIC_URL, ""), execution_url=_execution_url(ctx.request.execution))
+        base_url=public_url(), execution_url=_execution_url(ctx.request.execution))
     result = notify.deliver(message, targets, run_id=ctx.run.run_id, node_id=ctx.node_id,
                             incident_id=ctx.run.incident_id, skipped=skipped)
     if result.retryable_failure:
