@@ -42,6 +42,8 @@ def test_channel_crud_masks_secrets_and_keeps_them_on_put(moto_stack):
     ({"name": "x", "driver": "generic", "config": {"endpoint": "http://169.254.169.254/latest/"}}, "link-local"),
     ({"name": "x", "driver": "slack", "config": {"webhook_url": "ssm:/elsewhere/url"}}, "signalfire/"),
     ({"name": "Bad Name!", "driver": "console", "config": {}}, "name"),
+    ({"name": "x", "driver": "email", "config": {"smtp_host": "smtp.example.com", "from_address": "a@b.c"}},
+     "to_addresses"),
 ])
 def test_invalid_channel_is_a_400_naming_the_key_and_changes_nothing(moto_stack, body, key):
     reply = api("POST", "/notify/channels/", body)

@@ -116,7 +116,7 @@ class NotifyService:
 
     # -- managing channels --------------------------------------------------------------
 
-    def validate(self, driver: str, config: dict[str, Any]) -> None:
+    def validate(self, driver: str, config: dict[str, Any], *, stored: bool = False) -> None:
         """400 naming the key: unknown driver, bad config, refused destination,
         a secret reference outside the readable prefix."""
         if driver not in CHANNELS:
@@ -128,13 +128,17 @@ class NotifyService:
             if ref:
                 check_reference(ref[0], ref[1], key)
         try:
-            channel.validate_config(config, resolve_names=False)
+            parsed = channel.validate_config(config, resolve_names=False)
         except DestinationRefused as exc:
             raise ConfigurationError(f"{driver} config: {exc}", details={"key": "config"}) from None
+        if stored and not getattr(parsed, "to_addresses", True):
+            # a stored email channel is addressed by its own name, never an address: it needs recipients
+            raise ConfigurationError("email config: to_addresses is required for a stored channel",
+                                     details={"key": "to_addresses"})
 
     def create_channel(self, body: ChannelInput) -> dict[str, Any]:
         channel = _channel(body.name, body)
-        self.validate(channel.driver, channel.config)
+        self.validate(channel.driver, channel.config, stored=True)
         return public(self.channels.create(channel))
 
     def get_channel(self, name: str) -> dict[str, Any]:
@@ -156,7 +160,7 @@ class NotifyService:
                                      details={"key": "name"})
         config = keep_masked(body.config, current.config) if body.driver == current.driver else body.config
         channel = _channel(name, body.model_copy(update={"config": config}))
-        self.validate(channel.driver, channel.config)
+        self.validate(channel.driver, channel.config, stored=True)
         return public(self.channels.replace(channel))
 
     def delete_channel(self, name: str) -> None:
