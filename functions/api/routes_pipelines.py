@@ -98,6 +98,18 @@ def _check_providers(config: dict[str, Any]) -> None:
                               "POST /intelligence/providers/ or name a provider type")
 
 
+def _check_channels(config: dict[str, Any]) -> None:
+    """A notify node's channels must exist when the definition is saved (a run
+    would fail with ConfigurationError; a channel deleted later still does)."""
+    nodes = config.get("nodes") if isinstance(config, dict) else None
+    names = [str(c) for n in nodes or [] if isinstance(n, dict) and n.get("type") == "notify"
+             and isinstance(n.get("config"), dict) for c in (n["config"].get("channels") or [])]
+    unknown = services.notify_service().unknown_channels(names)
+    if unknown:
+        raise BadRequestError(f"notify channel {unknown[0]!r} does not exist: create it with "
+                              "POST /notify/channels/ or fix the node's channels")
+
+
 def _query_int(name: str, default: int | None, lo: int, hi: int | None = None) -> int | None:
     raw = router.current_event.get_query_string_value(name)
     if raw is None or raw == "":
@@ -131,6 +143,7 @@ def validate_pipeline() -> dict:
     config = body["config"] if "config" in body and "nodes" not in body else body
     nodes = compile_definition(config)
     _check_providers(config)
+    _check_channels(config)
     return {"valid": True, "nodes": nodes, "count": len(nodes)}
 
 
@@ -138,6 +151,7 @@ def validate_pipeline() -> dict:
 def create_pipeline() -> tuple[dict, int]:
     b: CreateBody = _body(CreateBody)
     _check_providers(b.config)
+    _check_channels(b.config)
     created = services.pipeline_store().create(b.name, b.config, description=b.description, tags=b.tags,
                                       created_by=b.created_by, activate=b.activate)
     return _out(created), 201
@@ -152,6 +166,7 @@ def get_pipeline(name: str) -> dict:
 def update_pipeline(name: str) -> dict:
     b: UpdateBody = _body(UpdateBody)
     _check_providers(b.config)
+    _check_channels(b.config)
     return _out(services.pipeline_store().update(name, b.config, description=b.description, tags=b.tags,
                                         updated_by=b.created_by, activate=b.activate))
 

@@ -96,3 +96,12 @@ def test_send_failures_are_502_and_config_errors_400(moto_stack):
     assert api("POST", "/notify/send/", {"message": "no title"}).status in (400, 422)
     api("POST", "/notify/channels/", {"name": "off", "driver": "console", "is_active": False})
     assert api("POST", "/notify/send/off", {"title": "x"}).status == 400
+
+
+def test_a_pipeline_naming_an_unknown_channel_is_refused_when_saved(moto_stack):
+    nodes = [{"id": "n", "type": "notify", "config": {"channels": ["ops-slack"]}}]
+    reply = api("POST", "/pipelines/", {"name": "paging", "config": {"version": "1.0", "nodes": nodes}})
+    assert reply.status == 400 and "ops-slack" in reply.json["message"]
+    assert api("POST", "/pipelines/validate", {"version": "1.0", "nodes": nodes}).status == 400
+    api("POST", "/notify/channels/", {"name": "ops-slack", "driver": "console"})
+    assert api("POST", "/pipelines/", {"name": "paging", "config": {"version": "1.0", "nodes": nodes}}).status == 201

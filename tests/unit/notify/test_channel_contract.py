@@ -132,3 +132,9 @@ def test_secret_references_resolve_at_send_time_and_validate_without_the_value()
     with pytest.raises(ConfigurationError, match="under signalfire/notify/"):
         get_channel("slack", runtime).send(MESSAGE, {"webhook_url": "ssm:/other/app"}).error and None or \
             runtime.secrets.resolve("ssm:/other/app", "webhook_url")
+
+
+def test_pipeline_validation_knows_every_channel_driver():
+    from signalfire.pipelines.models import NOTIFY_DRIVERS
+
+    assert set(NOTIFY_DRIVERS) == set(CHANNELS)

@@ -206,6 +206,10 @@ class NotifyService:
                 chosen[CONSOLE] = Target(name=CONSOLE, driver=CONSOLE)
         return list(chosen.values())
 
+    def unknown_channels(self, names: list[str]) -> list[str]:
+        """The names that are neither stored channels nor the built-in console."""
+        return [n for n in dict.fromkeys(names) if n != CONSOLE and self.channels.get(n) is None]
+
     def targets_for(self, config: dict[str, Any], event: NotificationEvent,
                     incident_id: str | None) -> tuple[list[Target], list[str]]:
         """Where a run's notification goes, and channels skipped (with reason in the name list)."""

@@ -39,7 +39,7 @@ CHECKERS: tuple[str, ...] = ("cpu", "memory", "disk", "disk_common", "disk_linux
 #: Intelligence providers; omitting ``provider`` means "the active provider".
 PROVIDERS: tuple[str, ...] = ("local", "openai", "claude", "gemini", "copilot", "grok", "ollama", "mistral")
 #: Notification drivers a ``notify`` node may restrict itself to.
-NOTIFY_DRIVERS: tuple[str, ...] = ("email", "slack", "pagerduty", "generic")
+NOTIFY_DRIVERS: tuple[str, ...] = ("email", "slack", "pagerduty", "generic", "console")  # = notify.channels.CHANNELS
 #: Operators of a transform ``filter``.
 FILTER_OPS: tuple[str, ...] = ("eq", "ne", "in", "not_in", "gte", "lte", "exists", "regex")
 #: Run-context keys a transform may not overwrite (the platform owns them).
