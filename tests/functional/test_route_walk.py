@@ -50,6 +50,10 @@ EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
     # seed URL tables (apps/intelligence, apps/notify): the management API serves them
     ("GET", "/intelligence/health"): API,
     ("GET", "/intelligence/providers"): API,
+    ("POST", "/intelligence/providers"): API,
+    ("GET", "/intelligence/providers/{name}"): API,
+    ("PUT", "/intelligence/providers/{name}"): API,
+    ("DELETE", "/intelligence/providers/{name}"): API,
     ("GET", "/intelligence/recommendations"): API,
     ("POST", "/intelligence/recommendations"): API,
     ("GET", "/intelligence/memory"): API,
