@@ -28,7 +28,7 @@ class Recorded:
 class VendorServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
-        self._answers: list[tuple[int, bytes, float]] = []
+        self._answers: list[tuple[int, bytes, float, float]] = []
         self._lock = threading.Lock()
         outer = self
 
@@ -42,8 +42,8 @@ class VendorServer:
                 outer.requests.append(Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
                                                body))
                 with outer._lock:
-                    status, payload, delay = outer._answers.pop(0) if outer._answers else (
-                        500, b'{"error": "nothing queued"}', 0.0)
+                    status, payload, delay, drip = outer._answers.pop(0) if outer._answers else (
+                        500, b'{"error": "nothing queued"}', 0.0, 0.0)
                 if delay:
                     time.sleep(delay)
                 try:
@@ -51,7 +51,14 @@ class VendorServer:
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if drip:  # ten pieces, a pause before each: slow, but never idle for long
+                        step = max(1, len(payload) // 10)
+                        for i in range(0, len(payload), step):
+                            time.sleep(drip)
+                            self.wfile.write(payload[i:i + step])
+                            self.wfile.flush()
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -63,10 +70,11 @@ class VendorServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def answer(self, status: int = 200, body: Any = None, *, raw: bytes | None = None, delay: float = 0.0) -> None:
+    def answer(self, status: int = 200, body: Any = None, *, raw: bytes | None = None, delay: float = 0.0,
+               drip: float = 0.0) -> None:
         payload = raw if raw is not None else json.dumps(body if body is not None else {}).encode()
         with self._lock:
-            self._answers.append((status, payload, delay))
+            self._answers.append((status, payload, delay, drip))
 
     def start(self) -> VendorServer:
         self.thread.start()

@@ -265,6 +265,13 @@ def test_malformed_answers_are_classified(name: str, vendor_server: VendorServer
         provider.answer(incident_request())
 
 
+def test_a_dripping_answer_is_cut_at_the_timeout(vendor_server: VendorServer):
+    vendor_server.answer(200, chat_completion(json.dumps(ANSWER)), drip=0.25)
+    with pytest.raises(ProviderError) as err:
+        provider_for(VENDORS["openai"], vendor_server, timeout=0.6).answer(incident_request())
+    assert err.value.details.get("timeout") is True
+
+
 def test_connection_refused_is_retryable():
     provider = get_provider("openai", {"api_key": KEY, "base_url": "http://127.0.0.1:9", "timeout": 2})
     with pytest.raises(ProviderError):

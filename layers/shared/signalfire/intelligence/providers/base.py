@@ -16,6 +16,7 @@ and its Catch answers with the local provider, and the run says so.
 from __future__ import annotations
 
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -202,6 +203,9 @@ class BaseAIProvider(BaseProvider):
             raise ConfigurationError(f"provider {self.name!r} base_url must start with https:// or http://")
         client = self._http or httpx.Client(follow_redirects=False)
         label = self.configured_name or self.name
+        # httpx's timeout bounds each connect/read/write; the deadline bounds the whole
+        # exchange, so a server dripping bytes cannot hold the function past its budget.
+        deadline = time.monotonic() + self.timeout
         try:
             with client.stream("POST", url, json=body, headers={"content-type": "application/json", **headers},
                                timeout=self.timeout) as resp:
@@ -210,6 +214,8 @@ class BaseAIProvider(BaseProvider):
                     raw.extend(chunk)
                     if len(raw) > MAX_RESPONSE_BYTES:
                         raise ProviderResponseError(f"{label}: response larger than {MAX_RESPONSE_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("deadline passed while reading the response")
                 status = resp.status_code
         except httpx.TimeoutException:
             raise ProviderError(f"{label}: no answer within {self.timeout:g} s", details={"timeout": True}) from None
