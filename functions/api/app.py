@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import routes_checks
 import routes_intelligence
 import routes_notify
 import routes_pipelines
@@ -28,14 +29,19 @@ app.include_router(routes_notify.router)
 app.include_router(routes_pipelines.router)
 app.include_router(routes_intelligence.router)
 app.include_router(routes_runs.router)
+app.include_router(routes_checks.router)
 
 
-# Routes a webhook sender may call; every other route needs the admin token.
+# What a sender (webhook/agent token) may call; every other route needs the
+# admin token.  The sender routes check the sender token themselves.
 _SENDER_ROUTES = {"/alerts/webhook"}
+_SENDER_CALLS = {("POST", "/checks")}  # agent check-ins: POST only (GET /checks/ is admin)
 
 
 def _admin_only(app_, next_middleware):  # type: ignore[no-untyped-def]
-    if app.current_event.path.rstrip("/") not in _SENDER_ROUTES:
+    event = app.current_event
+    path = event.path.rstrip("/")
+    if path not in _SENDER_ROUTES and (event.request_context.http.method, path) not in _SENDER_CALLS:
         app.require(Role.ADMIN)
     return next_middleware(app_)
 

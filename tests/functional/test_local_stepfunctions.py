@@ -167,10 +167,9 @@ class Harness:
         services.pipeline_store().create(name, {"version": "1.0", "nodes": chained})
 
     def host_check(self, host: str, checker: str, status: str, message: str = "") -> None:
-        from signalfire import services
+        from checkbatch import store_results
 
-        services.table().put({"PK": f"HOST#{host}", "SK": f"CHECK#{checker}", "status": status,
-                              "message": message, "metrics": {"percent": 97}, "executed_at": "2026-01-01T00:00:00Z"})
+        store_results(host, [(checker, status, message)])
 
     # -- when ----------------------------------------------------------------------
 

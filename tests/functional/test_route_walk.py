@@ -47,6 +47,11 @@ EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/pipelines/{name}/activate"): API,
     ("POST", "/pipelines/{name}/deactivate"): API,
     ("POST", "/pipelines/validate"): API,
+    # host agents: check-ins carry the webhook token, the lists need the admin token
+    ("POST", "/checks"): API,
+    ("GET", "/checks"): API,
+    ("GET", "/hosts"): API,
+    ("GET", "/hosts/{hostname}"): API,
     # seed URL tables (apps/intelligence, apps/notify): the management API serves them
     ("GET", "/intelligence/health"): API,
     ("GET", "/intelligence/providers"): API,

@@ -17,10 +17,15 @@ from functools import lru_cache
 from signalfire import aws
 from signalfire.alerts.dynamo import DynamoAlertStore
 from signalfire.alerts.incidents import AlertQueries, IncidentManager
+from signalfire.alerts.ingest import IngestService
 from signalfire.alerts.signatures import SignatureVerifier
 from signalfire.alerts.store import AlertStore
 from signalfire.alerts.webhooks import WebhookService
 from signalfire.auth import TokenVerifier
+from signalfire.checks.bridge import CheckAlertBridge
+from signalfire.checks.dynamo import DynamoCheckStore
+from signalfire.checks.service import CheckInService, CheckQueries, SilentHostSweep
+from signalfire.checks.store import CheckStore
 from signalfire.intelligence.dynamo import DynamoIntelligenceStore
 from signalfire.intelligence.hosts import DynamoHostContextSource, HostContextSource
 from signalfire.intelligence.keys import KeyResolver
@@ -131,9 +136,35 @@ def api_notify_service() -> NotifyService:
     return NotifyService(channel_store(), delivery_store(), replace(Runtime.from_env(), timeout_cap=8.0))
 
 
+@lru_cache(maxsize=1)
+def check_store() -> CheckStore:
+    return DynamoCheckStore(table(), retention_days=get_settings().audit_retention_days)
+
+
+@lru_cache(maxsize=1)
+def check_bridge() -> CheckAlertBridge:
+    return CheckAlertBridge(IngestService(alert_store()), launcher())
+
+
+@lru_cache(maxsize=1)
+def checkin_service() -> CheckInService:
+    return CheckInService(check_store(), alert_store(), check_bridge())
+
+
+@lru_cache(maxsize=1)
+def check_queries() -> CheckQueries:
+    return CheckQueries(check_store(), get_settings().host_silent_multiple)
+
+
+@lru_cache(maxsize=1)
+def silent_host_sweep() -> SilentHostSweep:
+    return SilentHostSweep(check_store(), check_bridge(), get_settings().host_silent_multiple)
+
+
 _FACTORIES = (get_settings, table, alert_store, run_store, pipeline_store, token_verifier, launcher,
               webhook_service, alert_queries, incidents, intelligence_store, host_contexts, key_resolver,
-              intelligence, channel_store, delivery_store, notify_service, api_notify_service)
+              intelligence, channel_store, delivery_store, notify_service, api_notify_service, check_store,
+              check_bridge, checkin_service, check_queries, silent_host_sweep)
 
 
 def reset() -> None:

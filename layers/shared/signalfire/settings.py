@@ -22,6 +22,8 @@ class Settings(BaseModel):
     environment: str = "production"
     default_pipeline: str = "direct"
     source_pipelines: dict[str, str] = Field(default_factory=dict)
+    agent_pipeline: str = "local-monitor"
+    host_silent_multiple: float = Field(default=3.0, ge=1.0)
     intelligence_fallback_enabled: bool = True
     max_retries_per_stage: int = 3
     secret_cache_seconds: int = 300
@@ -48,6 +50,8 @@ class Settings(BaseModel):
             "environment": env.ENVIRONMENT,
             "default_pipeline": env.DEFAULT_PIPELINE,
             "source_pipelines": env.SOURCE_PIPELINES,
+            "agent_pipeline": env.AGENT_PIPELINE,
+            "host_silent_multiple": env.HOST_SILENT_MULTIPLE,
             "intelligence_fallback_enabled": env.INTELLIGENCE_FALLBACK_ENABLED,
             "max_retries_per_stage": env.MAX_RETRIES_PER_STAGE,
             "secret_cache_seconds": env.SECRET_CACHE_SECONDS,

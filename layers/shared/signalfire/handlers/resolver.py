@@ -30,21 +30,30 @@ class SignalfireResolver(APIGatewayHttpResolver):
     # -- request helpers -----------------------------------------------------------
 
     def raw_body(self) -> bytes:
-        body = self.current_event.get("body") or ""
-        if self.current_event.get("isBase64Encoded"):
-            try:
-                return base64.b64decode(body)
-            except ValueError:
-                return body.encode("utf-8", errors="replace")
-        return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        return raw_body_of(self.current_event)
 
     def query(self, name: str, default: str | None = None) -> str | None:
         return (self.current_event.query_string_parameters or {}).get(name, default)
 
     def require(self, role: Role) -> Role:
-        event = self.current_event
-        token = extract_token(event.headers, event.query_string_parameters)
-        return services.token_verifier().require(token, role)
+        return require_role(self.current_event, role)
+
+
+def raw_body_of(event: Any) -> bytes:
+    """The request body as bytes (API Gateway base64-encodes binary bodies)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body)
+        except ValueError:
+            return body.encode("utf-8", errors="replace")
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
+def require_role(event: Any, role: Role) -> Role:
+    """401/403 unless the request carries a token of ``role`` (routers use this too)."""
+    token = extract_token(event.headers, event.query_string_parameters)
+    return services.token_verifier().require(token, role)
 
 
 def error_response(status: int, kind: str, message: str, details: dict[str, Any] | None = None) -> Response:

@@ -10,42 +10,19 @@ and :func:`from_agent` maps the agent's shapes onto HostContext.
 from __future__ import annotations
 
 import abc
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from signalfire.alerts.models import Alert
+from signalfire.alerts.hosts import HOST_LABELS, host_from_label, host_key, hosts_of  # noqa: F401
 from signalfire.intelligence.models import DiskUsage, HostContext, PathSize, ProcessInfo
 from signalfire.store.dynamo import DynamoTable
 from signalfire.timeutil import parse_time, utcnow
 
-#: Labels that name the host an alert is about, in order of preference.
-HOST_LABELS = ("host", "hostname", "instance", "nodename", "node")
 #: A snapshot older than this is used but flagged as stale.
 STALE_AFTER = timedelta(minutes=15)
 
-
-def host_from_label(key: str, value: str) -> str:
-    """``web-1:9100`` -> ``web-1``; ``[::1]:9100`` -> ``::1``."""
-    value = value.strip()
-    if m := re.match(r"^\[(?P<ip6>[^\]]+)\](:\d+)?$", value):
-        return m.group("ip6")
-    if value.count(":") == 1:
-        return value.split(":", 1)[0]
-    return value
-
-
-def hosts_of(alerts: list[Alert]) -> list[str]:
-    found: list[str] = []
-    for alert in alerts:
-        for key in HOST_LABELS:
-            value = alert.labels.get(key)
-            if value:
-                host = host_from_label(key, value)
-                if host and host not in found:
-                    found.append(host)
-                break
-    return found
+# One rule for which host an alert names, shared with the drivers, the check
+# stage and notifications: alerts/hosts.py (re-exported here).
 
 
 def _num(value: Any) -> float | None:
@@ -138,7 +115,7 @@ class DynamoHostContextSource(HostContextSource):
         self.t = table
 
     def latest(self, hostname: str) -> HostContext | None:
-        page = self.t.query(pk_name="PK", pk=f"HOST#{hostname}", limit=100, newest_first=False, consistent=True)
+        page = self.t.query(pk_name="PK", pk=f"HOST#{host_key(hostname)}", limit=100, newest_first=False, consistent=True)
         snapshot: dict[str, Any] | None = None
         checks: dict[str, dict[str, Any]] = {}
         for item in page.items:

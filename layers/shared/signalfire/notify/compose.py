@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from signalfire.alerts.hosts import host_of
 from signalfire.notify.models import (
     SEVERITY_COLORS,
     SEVERITY_EMOJIS,
@@ -22,7 +23,6 @@ from signalfire.notify.models import (
     NotificationMessage,
 )
 
-HOST_LABELS = ("host", "hostname", "instance", "node")
 MAX_ALERTS = 20
 _LABEL = {NotificationEvent.ACKNOWLEDGE: "ACKNOWLEDGED", NotificationEvent.RESOLVE: "RESOLVED"}
 
@@ -34,11 +34,7 @@ def dedup_key(incident_id: str) -> str:
 
 
 def _host(labels: dict[str, str]) -> str:
-    for key in HOST_LABELS:
-        value = labels.get(key)
-        if value:
-            return value.split(":", 1)[0] if key == "instance" else value
-    return ""
+    return host_of(labels)
 
 
 def _iso(value: Any) -> str:

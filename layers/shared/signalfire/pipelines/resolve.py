@@ -2,7 +2,9 @@
 
 Order: ``?pipeline=<name>`` on the webhook URL, then the source's entry in
 ``SIGNALFIRE_SOURCE_PIPELINES`` (settings.source_pipelines, a JSON object
-mapping driver name -> pipeline name), then ``SIGNALFIRE_DEFAULT_PIPELINE``
+mapping driver name -> pipeline name), then for the host agent's alerts
+(source ``agent``) ``SIGNALFIRE_AGENT_PIPELINE`` (``local-monitor`` unless
+configured, e.g. ``local-smart``), then ``SIGNALFIRE_DEFAULT_PIPELINE``
 (settings.default_pipeline, ``direct`` unless configured).
 """
 
@@ -24,6 +26,9 @@ def resolve_pipeline_name(source: str, query_pipeline: str | None, settings: Any
     mapped = (getattr(settings, "source_pipelines", None) or {}).get(source)
     if isinstance(mapped, str) and mapped.strip():
         return mapped.strip()
+    agent_pipeline = str(getattr(settings, "agent_pipeline", "") or "")
+    if source == "agent" and agent_pipeline.strip():
+        return agent_pipeline.strip()
     return str(settings.default_pipeline)
 
 

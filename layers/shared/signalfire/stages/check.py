@@ -1,9 +1,14 @@
 """Check stage (seed: CheckExecutor): attach the latest health results the
-host agent reported for each host the incident's alerts name.
+host agent reported for each host the run's alerts name.
 
-Results live at ``PK=HOST#<hostname>, SK=CHECK#<checker>`` (written by the
-agent check-in route).  A host with no results yet is a valid answer: the run
-goes on, and the output says which hosts had none.
+The host is found from the alerts' labels by the one shared rule
+(alerts/hosts.py: ``host``, ``hostname``, ``nodename``, ``instance``,
+``node``; port stripped, ``[v6]:port`` handled).  Results are attached when
+fresh: the host reported within ``HostSilentMultiple`` x its interval (or
+the node's ``max_age_seconds``).  A stale host is listed with its age and
+last statuses but its results are not counted; a host no agent reports from
+is listed as without results.  Neither stops the run.  Node config
+``checker_names`` limits which checkers are attached.
 """
 
 from __future__ import annotations
@@ -11,39 +16,39 @@ from __future__ import annotations
 from typing import Any
 
 from signalfire import services
+from signalfire.alerts.hosts import hosts_of
+from signalfire.errors import NotFoundError
 from signalfire.stages.runner import StageContext, StageOutcome
+from signalfire.timeutil import iso
 
-HOST_LABELS = ("host", "hostname", "instance", "node")
-
-
-def hosts_of(ctx: StageContext) -> list[str]:
-    found: list[str] = []
-    for alert in ctx.alerts:
-        for key in HOST_LABELS:
-            value = alert.labels.get(key)
-            if value:
-                host = value.split(":", 1)[0] if key == "instance" else value
-                if host not in found:
-                    found.append(host)
-                break
-    return found
+RESULT_FIELDS = ("status", "message", "metrics", "error", "warning_threshold", "critical_threshold", "executed_at",
+                 "duration_ms", "alert_id", "trace_id")
 
 
 def run_check(ctx: StageContext) -> StageOutcome:
-    wanted = ctx.config.get("checker_names")
-    table = services.table()
+    wanted = ctx.config.get("checker_names") or None
+    max_age = ctx.config.get("max_age_seconds")
+    queries = services.check_queries()
     hosts: dict[str, dict[str, Any]] = {}
+    stale: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
     checks: list[dict[str, Any]] = []
-    for host in hosts_of(ctx):
-        page = table.query(pk_name="PK", pk=f"HOST#{host}", sk_name="SK", sk_prefix="CHECK#", limit=100,
-                           newest_first=False, consistent=True)
+    for host in hosts_of(ctx.alerts):
+        try:
+            detail = queries.host(host)
+        except NotFoundError:
+            missing.append(host)
+            continue
+        limit = float(max_age) if max_age else detail.host.interval_seconds * queries.silent_multiple
+        if detail.age_seconds > limit:
+            stale[host] = {"last_seen": iso(detail.host.last_seen), "age_seconds": round(detail.age_seconds, 1),
+                           "limit_seconds": limit, "statuses": detail.host.statuses}
+            continue
         results = {}
-        for item in page.items:
-            name = item["SK"].split("#", 1)[1]
+        for name, run in sorted(detail.checks.items()):
             if wanted and name not in wanted:
                 continue
-            result = {k: item.get(k) for k in ("status", "message", "metrics", "executed_at", "error")}
+            result = {k: v for k, v in run.model_dump(mode="json").items() if k in RESULT_FIELDS}
             results[name] = result
             checks.append({"host": host, "checker_name": name, **result})
         if results:
@@ -53,6 +58,6 @@ def run_check(ctx: StageContext) -> StageOutcome:
     passed = sum(1 for c in checks if c.get("status") == "ok")
     return StageOutcome(output={
         "hosts": hosts, "checks": checks, "checks_run": len(checks), "checks_passed": passed,
-        "checks_failed": len(checks) - passed, "hosts_without_results": missing,
+        "checks_failed": len(checks) - passed, "hosts_without_results": missing, "stale_hosts": stale,
         "checker_names": wanted or "all",
     })

@@ -109,6 +109,21 @@ class DynamoTable:
                 raise StoreUnavailableError("the alert store is busy; retry shortly")
         return found
 
+    def batch_put(self, items: list[dict[str, Any]]) -> None:
+        """Put ``items`` (not atomically), 25 a call, retrying what DynamoDB
+        leaves unprocessed.  For idempotent writes that need no condition."""
+        for start in range(0, len(items), 25):
+            request: dict[str, Any] = {self.table_name: [
+                {"PutRequest": {"Item": serialize_item(i)}} for i in items[start:start + 25]]}
+            for _ in range(8):
+                with self._errors():
+                    resp = self.client.batch_write_item(RequestItems=request)
+                request = resp.get("UnprocessedItems") or {}
+                if not request:
+                    break
+            else:
+                raise StoreUnavailableError("the alert store is busy; retry shortly")
+
     def _request(self, *, item: dict[str, Any] | None = None, key: tuple[str, str] | None = None,
                  expression: str | None = None, condition: str | None = None,
                  names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:

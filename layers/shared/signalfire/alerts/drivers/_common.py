@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from signalfire.alerts.hosts import host_from_label
 from signalfire.alerts.models import AlertStatus, ParsedAlert, ParsedPayload, Severity
 from signalfire.timeutil import parse_time
 
@@ -135,21 +136,8 @@ def parse_tags(value: Any) -> dict[str, str]:
 
 
 def host_from_instance(instance: Any) -> str:
-    """``"web-1:9100"`` -> ``"web-1"``; ``"https://svc.example.org/x"`` ->
-    ``"svc.example.org"``; ``"[::1]:9100"`` -> ``"::1"``."""
-    raw = text(instance)
-    if not raw:
-        return ""
-    if "://" in raw:
-        raw = raw.split("://", 1)[1]
-    raw = raw.split("/", 1)[0].split("?", 1)[0]
-    if "@" in raw:
-        raw = raw.rsplit("@", 1)[1]
-    if raw.startswith("["):
-        return raw[1:].split("]", 1)[0]
-    if raw.count(":") == 1:
-        raw = raw.split(":", 1)[0]
-    return raw.strip()
+    """The host in an ``instance``-style value (one rule for everyone: alerts/hosts.py)."""
+    return host_from_label(text(instance))
 
 
 def safe_time(value: Any) -> datetime | None:

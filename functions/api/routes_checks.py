@@ -1,0 +1,53 @@
+"""Host agents: check-ins (``POST /checks/``, the webhook token), the CheckRun
+history (``GET /checks/``) and hosts (``GET /hosts/``, ``GET /hosts/{hostname}``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from signalfire import services
+from signalfire.alerts.incidents import parse_since
+from signalfire.auth import Role
+from signalfire.checks.models import CHECKERS
+from signalfire.errors import BadRequestError
+from signalfire.handlers.resolver import raw_body_of, require_role
+
+router = APIGatewayHttpRouter()
+Limit = Annotated[int, Query(ge=1, le=200)]
+Status = Literal["ok", "warning", "critical", "unknown"]
+
+
+@router.post("/checks")
+def check_in():  # noqa: ANN201 - a Response, unannotated for the OpenAPI validator
+    """An agent's batch: 202 when stored, 200 when it is one we already have."""
+    event = router.current_event
+    require_role(event, Role.SENDER)
+    headers = event.headers or {}
+    accepted = services.checkin_service().receive(raw_body_of(event), path=event.path,
+                                                  content_type=headers.get("content-type", ""))
+    return Response(status_code=202 if accepted.status == "accepted" else 200,
+                    content_type=content_types.APPLICATION_JSON, body=accepted.model_dump(mode="json"))
+
+
+@router.get("/checks")
+def list_checks(hostname: str | None = None, checker: str | None = None, status: Status | None = None,
+                since: str | None = None, limit: Limit = 50, next_token: str | None = None) -> dict:
+    if checker and checker not in CHECKERS:
+        raise BadRequestError(f"unknown checker {checker!r}: use one of {', '.join(CHECKERS)}")
+    listing = services.check_queries().list_checks(hostname=hostname, checker=checker, status=status,
+                                                   since=parse_since(since), limit=limit, next_token=next_token)
+    return listing.model_dump(mode="json")
+
+
+@router.get("/hosts")
+def list_hosts(limit: Limit = 50, next_token: str | None = None) -> dict:
+    return services.check_queries().hosts(limit, next_token)
+
+
+@router.get("/hosts/<hostname>")
+def get_host(hostname: str) -> dict:
+    return services.check_queries().host(hostname).model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""Host health: agent check-ins, CheckRuns, the CheckAlertBridge and silent hosts."""
