@@ -263,3 +263,12 @@ def test_pipeline_provider_types_are_the_registry():
     from signalfire.pipelines.models import PROVIDERS as PIPELINE_PROVIDERS
 
     assert set(PIPELINE_PROVIDERS) == set(PROVIDERS) == set(ProviderType.__args__)
+
+
+def test_an_analysis_costs_two_writes_and_few_reads(moto_stack, dynamodb_calls):
+    incident = _incident()
+    dynamodb_calls.reset()
+    assert api("POST", "/intelligence/recommendations", body={"incident_id": incident}).status == 200
+    # incident, its alerts, the host's items, the active pointer, the local item lookup; the record twice
+    assert dynamodb_calls.writes() == ["PutItem", "PutItem"]
+    assert len(dynamodb_calls.calls) - 2 <= 7, dynamodb_calls.calls

@@ -231,12 +231,15 @@ class IntelligenceService:
         active = self.store.active_provider()
         if active:
             return self._build(active, active.provider, timeout_cap)
-        return self.local()
+        return self.local(active=None)
 
-    def local(self) -> BaseProvider:
-        """The local provider, with the settings of a configured ``local`` item if there is one."""
-        active = self.store.active_provider()
-        if active and active.provider == "local":
+    def local(self, *, active: IntelligenceProvider | None | bool = True) -> BaseProvider:
+        """The local provider, with the settings of a configured ``local`` item if
+        there is one (the active one first).  ``active``: the active provider if
+        the caller has read it already (``True``: read it here)."""
+        if active is True:
+            active = self.store.active_provider()
+        if isinstance(active, IntelligenceProvider) and active.provider == "local":
             return self._build(active, "local", None)
         items = [p for p in self.store.list_providers() if p.provider == "local"]
         return self._build(items[0] if items else None, "local", None)
