@@ -18,6 +18,7 @@ from signalfire import services
 from signalfire.errors import DeliveryFailedError, StageRetryableError
 from signalfire.notify.compose import compose
 from signalfire.notify.models import NotificationEvent
+from signalfire.notify.secrets import read_parameter
 from signalfire.notify.service import NotifyResult
 from signalfire.observability import logger
 from signalfire.stages.runner import StageContext, StageOutcome
@@ -42,9 +43,7 @@ def public_url() -> str:
     if url or not name or os.environ.get(env.LOCAL_MODE, "").lower() == "true":
         return url
     try:
-        from aws_lambda_powertools.utilities import parameters
-
-        return str(parameters.get_parameter(name, max_age=3600))
+        return read_parameter(name, max_age=3600)
     except Exception as exc:  # links are a convenience: never fail a notification for them
         logger.warning("public URL parameter unreadable; notifications go without links",
                        extra={"parameter": name, "error_type": type(exc).__name__})
