@@ -51,6 +51,8 @@ Send a first alert:
 The notification prints here. Then look at the incident and the run's stages:
   curl -s -H 'Authorization: Bearer {stack.admin_token}' {base}/incidents/
   curl -s -H 'Authorization: Bearer {stack.admin_token}' {base}/runs/
+Report this machine's health (pip install ./agent):
+  SIGNALFIRE_AGENT_TOKEN={stack.token} signalfire-agent run --api-url {base}
 
 Ctrl-C stops.""", flush=True)
 

@@ -87,3 +87,16 @@ def test_bad_batch_is_a_400_naming_the_field_and_is_listed_as_rejected(moto_stac
     assert rejected.json["items"][0]["driver"] == "agent" and "results.0.status" in rejected.json["items"][0]["reason"]
     assert api("GET", "/checks/", query={"status": "fine"}).status == 400
     assert api("GET", "/checks/", query={"checker": "gpu"}).status == 400
+
+
+def test_the_scheduler_function_runs_the_silent_host_sweep(moto_stack: dict) -> None:
+    from handler_calls import handler
+    from support import FakeContext
+
+    from signalfire.errors import BadRequestError
+
+    api("POST", "/checks/", json.loads(body(hostname="quiet-1", interval=1)), token=WEBHOOK_TOKEN)
+    out = handler("SchedulerFunction")({"task": "silent-hosts"}, FakeContext())
+    assert out["task"] == "silent-hosts" and out["hosts_checked"] == 1
+    with pytest.raises(BadRequestError, match="unknown scheduled task 'nope'"):
+        handler("SchedulerFunction")({"task": "nope"}, FakeContext())
