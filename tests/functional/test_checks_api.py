@@ -91,9 +91,8 @@ def test_bad_batch_is_a_400_naming_the_field_and_is_listed_as_rejected(moto_stac
 
 def test_the_scheduler_function_runs_the_silent_host_sweep(moto_stack: dict) -> None:
     from handler_calls import handler
-    from support import FakeContext
-
     from signalfire.errors import BadRequestError
+    from support import FakeContext
 
     api("POST", "/checks/", json.loads(body(hostname="quiet-1", interval=1)), token=WEBHOOK_TOKEN)
     out = handler("SchedulerFunction")({"task": "silent-hosts"}, FakeContext())
