@@ -12,6 +12,15 @@ from support import ADMIN_TOKEN, ROOT, WEBHOOK_TOKEN, CallCounter, FakeContext
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _moto_as_the_local_stack_runs_it() -> None:
+    """The moto fixes `signalfire local` installs (signalfire_local.motofixes),
+    installed for every test, so in-process tests run the same emulator."""
+    from signalfire_local import motofixes
+
+    motofixes.install()
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import time
 import traceback
 import uuid
@@ -75,7 +76,13 @@ def build_event(route_key: str, method: str, raw_path: str, raw_query: str, head
 def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "signalfire-local"
-        protocol_version = "HTTP/1.1"
+        protocol_version = "HTTP/1.1"  # keep-alive: a sender reuses its connection
+
+        def setup(self) -> None:
+            super().setup()
+            # A response goes out in one write (see _send); without Nagle it
+            # leaves at once instead of waiting for the peer's delayed ACK.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, fmt: str, *args: Any) -> None:  # quieter than the default
             if getattr(self.server, "verbose", False):
@@ -90,9 +97,11 @@ def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) ->
             if "content-type" not in sent:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            # end_headers() would flush the head in a write of its own: join
+            # head and body into one write, one segment for a small answer.
+            state = vars(self)  # BaseHTTPRequestHandler keeps the head in _headers_buffer
+            head = b"".join([*state.pop("_headers_buffer", []), b"\r\n"])
+            self.wfile.write(head if self.command == "HEAD" else head + body)
 
         def _json(self, status: int, payload: dict[str, Any]) -> None:
             self._send(status, json.dumps(payload).encode())
@@ -145,8 +154,11 @@ def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) ->
             raise AttributeError(name)
 
     class Server(ThreadingHTTPServer):
-        request_queue_size = 256  # senders burst (Alertmanager, retries); the default backlog is 5
-        daemon_threads = True
+        # Senders burst (Alertmanager, retries, a load test): a connection
+        # waits in the kernel's backlog rather than being refused (the
+        # default backlog is 5; the kernel caps this at net.core.somaxconn).
+        request_queue_size = 1024
+        daemon_threads = True  # one thread per connection: no sender waits behind another's request
 
     server = Server((host, port), Handler)
     return server

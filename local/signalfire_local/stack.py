@@ -165,6 +165,9 @@ class LocalStack:
         })
         self._mock.start()
         _serialize_dynamodb()
+        from signalfire_local import motofixes
+
+        motofixes.install()
         from signalfire import services
 
         services.reset()

@@ -42,6 +42,7 @@ from typing import Any
 
 import boto3
 
+from signalfire_local import motofixes
 from signalfire_local.template import ACCOUNT, REGION, Function
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -115,17 +116,6 @@ def _function_invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, st
     return result, errored, ""
 
 
-def _share_executions_on_deepcopy() -> None:
-    """moto deep-copies the state machine at every StartExecution, including
-    the list of earlier executions, whose worker threads hold locks that
-    cannot be copied: the second execution of a machine fails with "cannot
-    pickle '_thread.RLock' object".  An execution is a record, not part of
-    the definition, so the copy may share it."""
-    from moto.stepfunctions.parser.backend.execution import Execution
-
-    Execution.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
-
-
 def install_lambda_dispatcher(handlers: Mapping[str, Handler],
                               functions: Mapping[str, Function] | None = None) -> None:
     """Route moto Lambda invocations to Python handlers.
@@ -139,7 +129,7 @@ def install_lambda_dispatcher(handlers: Mapping[str, Handler],
     from moto.awslambda.models import LambdaFunction
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    _share_executions_on_deepcopy()
+    motofixes.install()  # moto's Step Functions, fit to run for long (see motofixes)
     for key, handler in handlers.items():
         if functions is not None:
             fn = functions[key]

@@ -1,0 +1,348 @@
+"""Fixes to moto that let it emulate AWS under sustained traffic.
+
+moto is written for unit tests: a few calls, then the mock is torn down.
+Kept running as `signalfire local`, four of its shortcuts turn into
+unbounded cost.  Each fix below keeps moto's behaviour as AWS defines it
+and changes only how much it copies or keeps; each is small enough to send
+upstream, and tests/functional/test_motofixes.py covers it
+(docs/local-mode.md, "Running for days").
+
+1. ``transact_write_items`` deep-copied every table it touched, for every
+   transaction, to roll back on failure: a write cost O(table size).  Here
+   the backup holds only the items the transaction names (at most 100).
+2. Every moto model instance (each DynamoDB ``Item``, including every copy)
+   was appended to a class-level ``instances_tracked`` list, used only by
+   moto's server dashboard, and never released.  Nothing is tracked here.
+3. Step Functions kept every execution, with its worker thread, evaluation
+   environment and full event history, forever; start and describe scan
+   that list.  Here a machine keeps its running executions and the newest
+   ``FINISHED_EXECUTIONS_KEPT`` finished ones (AWS keeps closed executions
+   for 90 days, then they are gone too); the run records in DynamoDB are
+   the lasting account of a run.
+4. The ASL parser (ANTLR's Python runtime) shares its prediction caches
+   between parser instances and is not thread-safe: two executions starting
+   at once could crash the parse and leave the run stuck.  Parsing is
+   serialized under one lock.  And each execution parsed its definition
+   again (a third of an execution's time): an execution now reuses the
+   program parsed from the same text.  The parsed program is a tree of
+   read-only components (every per-execution value lives in the execution's
+   ``Environment``); the one lazily set attribute, a component's heap key,
+   is set for the whole tree before the program is shared.
+
+5. Every JSONPath in the ASL (``$.index``, ``States.Format('RUN#{}',
+   $.run_id)``, ...) was compiled again at every evaluation, and compiling
+   builds a new LALR parser table: most of an execution's time.  A
+   compiled path is immutable, so it is compiled once per text.
+
+All five are installed by :func:`install` (idempotent), after ``mock_aws``
+has started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+from collections import deque
+from typing import Any
+
+FINISHED_EXECUTIONS_KEPT = 1000
+
+_INSTALLED = False
+_LOCK = threading.Lock()
+
+
+def install() -> None:
+    global _INSTALLED
+    with _LOCK:
+        if _INSTALLED:
+            return
+        _transactions_back_up_items_only()
+        _stop_tracking_model_instances()
+        _bound_finished_executions()
+        _serialize_asl_parsing()
+        _compile_json_paths_once()
+        _INSTALLED = True
+
+
+# -- 1. DynamoDB transactions ------------------------------------------------------------
+
+
+def _item_key(table: Any, op_type: str, op: dict[str, Any]) -> tuple[Any, Any] | None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+    if not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+        return None
+    hash_value = DynamoType(attrs[table.hash_key_attr])
+    range_value = None
+    if table.range_key_attr is not None:
+        if table.range_key_attr not in attrs:
+            return None
+        range_value = DynamoType(attrs[table.range_key_attr])
+    return hash_value, range_value
+
+
+class _ItemBackup:
+    """Deep copies of the items a transaction names, taken before it runs."""
+
+    def __init__(self, backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        self.saved: list[tuple[Any, Any, Any, Any]] = []  # (table, hash, range, item copy or None)
+        for entry in transact_items:
+            if len(entry) != 1:
+                continue  # moto rejects it before writing anything
+            op_type, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is None:
+                continue
+            key = _item_key(table, op_type, op)
+            if key is None:
+                continue
+            current = table.get_item(*key) if (key[1] is not None or not table.has_range_key) else None
+            self.saved.append((table, key[0], key[1], copy.deepcopy(current)))
+
+    def restore(self) -> None:
+        for table, hash_value, range_value, item in reversed(self.saved):
+            if item is None:
+                if range_value is not None:
+                    table.items.get(hash_value, {}).pop(range_value, None)
+                else:
+                    table.items.pop(hash_value, None)
+            elif range_value is not None:
+                table.items[hash_value][range_value] = item
+            else:
+                table.items[hash_value] = item
+
+
+def _transactions_back_up_items_only() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "_signalfire_fixed", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backup = _ItemBackup(self, transact_items)
+        tables = self.tables
+        # moto's own rollback swaps whole-table copies into ``self.tables``;
+        # give it a view whose copies are free and roll back the items here.
+        self.tables = _NoCopyTables(tables)
+        try:
+            return original(self, transact_items)
+        except BaseException:
+            backup.restore()
+            raise
+        finally:
+            self.tables = tables
+
+    transact_write_items._signalfire_fixed = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+class _NoCopyTables(dict):  # type: ignore[type-arg]
+    """``self.tables`` during a transaction: the same Table objects, but
+    ``copy.deepcopy(tables[name])`` returns the table itself (the rollback
+    is done item by item by :class:`_ItemBackup`), and assigning a table
+    back writes through to the real mapping."""
+
+    def __init__(self, real: dict[str, Any]) -> None:
+        super().__init__({name: _SharedTable(table) for name, table in real.items()})
+        self._real = real
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._real[name] = value.table if isinstance(value, _SharedTable) else value
+        super().__setitem__(name, value)
+
+
+class _SharedTable:
+    """A table reference whose deep copy is itself; everything else is the table's."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: Any) -> None:
+        object.__setattr__(self, "table", table)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedTable:
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.table, name, value)
+
+    def __bool__(self) -> bool:
+        return True
+
+
+# -- 2. model instance registry -----------------------------------------------------------
+
+
+def _stop_tracking_model_instances() -> None:
+    from moto.core.common_models import BaseModel
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:  # noqa: N807
+        return object.__new__(cls)
+
+    BaseModel.__new__ = __new__  # type: ignore[assignment,method-assign]
+    from moto.core.model_instances import reset_model_data
+
+    reset_model_data()
+
+
+# -- 3. Step Functions executions ---------------------------------------------------------
+
+
+class _FinishedExecutions:
+    """The newest finished executions; older ones leave their machine's list."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._finished: deque[tuple[list[Any], Any]] = deque()
+
+    def finished(self, listing: list[Any] | None, execution: Any) -> None:
+        if listing is None:
+            return
+        with self._lock:
+            self._finished.append((listing, execution))
+            while len(self._finished) > FINISHED_EXECUTIONS_KEPT:
+                old_listing, old = self._finished.popleft()
+                with contextlib.suppress(ValueError):  # already gone
+                    old_listing.remove(old)
+
+
+FINISHED = _FinishedExecutions()
+
+
+def _prune_worker_threads() -> None:
+    """moto appends every worker thread to ``TMP_THREADS`` (for its own test
+    teardown); a finished thread keeps its execution alive through it."""
+    from moto.stepfunctions.parser import utils
+
+    utils.TMP_THREADS[:] = [t for t in list(utils.TMP_THREADS) if t.is_alive()]
+
+
+def _bound_finished_executions() -> None:
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    # StartExecution deep-copies the state machine, with the list of its
+    # executions, whose worker threads hold locks that cannot be copied (the
+    # second execution of a machine failed with "cannot pickle
+    # '_thread.RLock' object").  An execution is a record, not part of the
+    # definition: the copy shares it.
+    Execution.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+
+    start = StepFunctionsParserBackend.start_execution
+    if getattr(start, "_signalfire_fixed", False):
+        return
+
+    def start_execution(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        _prune_worker_threads()
+        execution: Any = start(self, state_machine_arn, *args, **kwargs)
+        if getattr(execution, "_signalfire_listing", None) is None:
+            machine = self.describe_state_machine(state_machine_arn)
+            execution._signalfire_listing = getattr(machine, "executions", None)
+            if execution.exec_status not in (None, "RUNNING"):  # finished before we got here
+                FINISHED.finished(execution._signalfire_listing, execution)
+                execution._signalfire_counted = True
+        return execution
+
+    terminated = BaseExecutionWorkerCommunication.terminated
+
+    def on_terminated(self: Any) -> None:
+        terminated(self)
+        execution = self.execution
+        if not getattr(execution, "_signalfire_counted", False):
+            execution._signalfire_counted = True
+            FINISHED.finished(getattr(execution, "_signalfire_listing", None), execution)
+
+    start_execution._signalfire_fixed = True  # type: ignore[attr-defined]
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+    BaseExecutionWorkerCommunication.terminated = on_terminated  # type: ignore[method-assign]
+
+
+# -- 4. ASL parsing ----------------------------------------------------------------------
+
+
+def _serialize_asl_parsing() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.intrinsic.intrinsic_parser import IntrinsicParser
+
+    parse_lock = threading.RLock()  # the ASL parse runs the intrinsic parser inside it
+    for parser in (AmazonStateLanguageParser, IntrinsicParser):
+        original = parser.parse
+        if getattr(original, "_signalfire_fixed", False):
+            continue
+
+        def parse(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with parse_lock:
+                return _original(*args, **kwargs)
+
+        parse._signalfire_fixed = True  # type: ignore[attr-defined]
+        parser.parse = staticmethod(parse)  # type: ignore[method-assign,assignment]
+
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    entrypoint = ExecutionWorker._get_evaluation_entrypoint
+    if getattr(entrypoint, "_signalfire_fixed", False):
+        return
+    programs: dict[str, Any] = {}
+
+    def get_entrypoint(self: Any) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        program = programs.get(definition)
+        if program is None:
+            with parse_lock:
+                program = programs.get(definition)
+                if program is None:
+                    program = AmazonStateLanguageParser.parse(definition)[0]
+                    _set_heap_keys(program)
+                    if len(programs) > 64:  # a few definitions live at once; drop old revisions
+                        programs.clear()
+                    programs[definition] = program
+        return program
+
+    get_entrypoint._signalfire_fixed = True  # type: ignore[attr-defined]
+    ExecutionWorker._get_evaluation_entrypoint = get_entrypoint  # type: ignore[method-assign]
+
+
+def _set_heap_keys(root: Any) -> None:
+    """Give every component of a parsed program its heap key now, so threads
+    sharing the program never race to set it."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, EvalComponent):
+            _ = obj.heap_key
+        if isinstance(obj, dict):
+            todo.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            todo.extend(obj)
+        elif hasattr(obj, "__dict__") and type(obj).__module__.startswith("moto."):
+            todo.extend(vars(obj).values())
+
+
+# -- 5. JSONPath compilation --------------------------------------------------------------
+
+
+def _compile_json_paths_once() -> None:
+    import functools
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    modules: tuple[Any, ...] = (json_path, result_path)
+    for module in modules:
+        parse = module.parse
+        if getattr(parse, "_signalfire_fixed", False):
+            continue
+        cached = functools.lru_cache(maxsize=4096)(parse)
+        cached._signalfire_fixed = True  # type: ignore[attr-defined]
+        module.parse = cached
