@@ -40,8 +40,9 @@ class Local:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
 
 
-def start_local(tmp: Path, *params: str, verbose: bool = False) -> Local:
-    port = free_port()
+def start_local(tmp: Path, *params: str, verbose: bool = False, extra: tuple[str, ...] = (),
+                port: int | None = None) -> Local:
+    port = port or free_port()
     outbox = tmp / "outbox.jsonl"
     log = tmp / "local.log"
     cmd = [sys.executable, "-m", "signalfire_local.cli", "local", "--port", str(port), "--token", TOKEN,
@@ -50,10 +51,11 @@ def start_local(tmp: Path, *params: str, verbose: bool = False) -> Local:
         cmd += ["--param", p]
     if verbose:
         cmd.append("--verbose")
+    cmd += list(extra)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers" / "shared"), str(ROOT / "local"),
                                          env.get("PYTHONPATH", "")])
-    fh = open(log, "wb")  # noqa: SIM115 - closed with the process
+    fh = open(log, "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -20,6 +20,10 @@ def _params(values: list[str]) -> dict[str, str]:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
+    import os
+
+    # Read by the shared logger when the handlers load (signalfire.observability).
+    os.environ["SIGNALFIRE_LOG_FORMAT"] = args.log_format
     from signalfire_local.routing import RouteKeyError
     from signalfire_local.server import make_server
     from signalfire_local.stack import LocalStack
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="override a template parameter, e.g. --param StageRetryIntervalSeconds=1")
     local.add_argument("--outbox", default=None, help="also append local notifications to this JSONL file")
     local.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    local.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="text: one readable line per event (default); json: the structured lines Lambda writes")
     local.set_defaults(func=cmd_local)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document of the HTTP API")
     openapi.add_argument("--template", default=None)
