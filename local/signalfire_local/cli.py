@@ -20,8 +20,6 @@ def _params(values: list[str]) -> dict[str, str]:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    import os
-
     # Read by the shared logger when the handlers load (signalfire.observability).
     os.environ["SIGNALFIRE_LOG_FORMAT"] = args.log_format
     from signalfire_local.routing import RouteKeyError
