@@ -28,7 +28,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     try:
         stack = LocalStack(args.template, token=args.token, admin_token=args.admin_token,
-                           parameters=_params(args.param), outbox=args.outbox)
+                           parameters=_params(args.param), outbox=args.outbox, data_dir=args.data_dir)
     except RouteKeyError as exc:  # what AWS would refuse never starts locally
         print(f"signalfire local: template.yaml: {exc}", file=sys.stderr)
         return 2
@@ -57,6 +57,12 @@ Report this machine's health (pip install ./agent):
   SIGNALFIRE_AGENT_TOKEN={stack.token} signalfire-agent run --api-url {base}
 
 Ctrl-C stops.""", flush=True)
+    if stack.data is not None:
+        print(f"Data is kept in {stack.data.path} (restarts keep it).", flush=True)
+    if stack.interrupted_runs:
+        print(f"{len(stack.interrupted_runs)} run(s) were in flight when the last process stopped; they are "
+              f"FAILED with outcome INTERRUPTED and can be resumed (POST /runs/{{id}}/resume): "
+              f"{', '.join(stack.interrupted_runs[:10])}", flush=True)
 
     stopping = threading.Event()
 
@@ -104,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="override a template parameter, e.g. --param StageRetryIntervalSeconds=1")
     local.add_argument("--outbox", default=None, help="also append local notifications to this JSONL file")
     local.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    local.add_argument("--data-dir", default=None, metavar="DIR",
+                       help="keep the data (alerts, incidents, runs, pipelines, channels, tokens) in DIR across "
+                            "restarts (default: in memory only)")
     local.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="text: one readable line per event (default); json: the structured lines Lambda writes")
     local.set_defaults(func=cmd_local)

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from signalfire_local.persistence import WRITE_ACTIONS, DataDir, item_changes
 from signalfire_local.routing import Match, Router
 from signalfire_local.template import ACCOUNT, REGION, Function, Template
 
@@ -28,6 +29,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _DYNAMO_LOCK = threading.RLock()
+#: With --data-dir: where each item change is journaled (signalfire_local.persistence).
+_JOURNAL: DataDir | None = None
 
 
 def _serialize_dynamodb() -> None:
@@ -36,7 +39,9 @@ def _serialize_dynamodb() -> None:
     moto checks a condition and then writes in two steps; under the local
     stack's threads two writers could both pass the check.  One lock around
     each DynamoDB API call restores the all-or-nothing behaviour that our
-    conditional writes rely on (and that real DynamoDB guarantees).
+    conditional writes rely on (and that real DynamoDB guarantees).  With
+    --data-dir, a successful write's item changes are journaled inside the
+    same lock, before the caller sees the answer.
     """
     from moto.dynamodb.responses import DynamoHandler
 
@@ -46,7 +51,13 @@ def _serialize_dynamodb() -> None:
 
     def call_action(self: Any) -> Any:
         with _DYNAMO_LOCK:
-            return original(self)
+            result = original(self)
+            journal = _JOURNAL
+            if journal is not None:
+                action = self._get_action()
+                if action in WRITE_ACTIONS and result[0] == 200:
+                    journal.append(item_changes(self.dynamodb_backend, action, self.body))
+            return result
 
     call_action._signalfire_locked = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
@@ -132,10 +143,17 @@ class HandlerPool:
 class LocalStack:
     def __init__(self, template_path: str | Path | None = None, *, token: str | None = None,
                  admin_token: str | None = None, parameters: dict[str, str] | None = None,
-                 outbox: str | None = None) -> None:
+                 outbox: str | None = None, data_dir: str | Path | None = None) -> None:
         self.template = Template(template_path or PROJECT_ROOT / "template.yaml", parameters)
-        self.token = token or os.environ.get("SIGNALFIRE_TOKEN") or secrets.token_urlsafe(24)
-        self.admin_token = admin_token or os.environ.get("SIGNALFIRE_ADMIN_TOKEN") or secrets.token_urlsafe(32)
+        token = token or os.environ.get("SIGNALFIRE_TOKEN")
+        admin_token = admin_token or os.environ.get("SIGNALFIRE_ADMIN_TOKEN")
+        self.data = DataDir(data_dir) if data_dir else None
+        if self.data is not None:  # the tokens of the last start, unless new ones are given
+            token, admin_token = self.data.tokens(token, admin_token)
+        self.token = token or secrets.token_urlsafe(24)
+        self.admin_token = admin_token or secrets.token_urlsafe(32)
+        #: runs found in flight in --data-dir at start, now FAILED / INTERRUPTED
+        self.interrupted_runs: list[str] = []
         self.outbox = outbox
         self.functions: dict[str, Function] = self.template.functions()
         # Refuses, before anything starts, a route key API Gateway would refuse.
@@ -172,12 +190,19 @@ class LocalStack:
 
         services.reset()
         self._create_tables()
+        in_flight = self._restore_data()
         self._create_secrets()
         self.handlers = {logical: HandlerPool(fn).warm() for logical, fn in self.functions.items()}
         self._create_orchestration()
+        self._mark_interrupted(in_flight)
         return self
 
     def stop(self) -> None:
+        global _JOURNAL
+        if self.data is not None:
+            with _DYNAMO_LOCK:
+                _JOURNAL = None
+                self.data.close()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -212,6 +237,41 @@ class LocalStack:
                     TableName=spec["create"]["TableName"],
                     TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
                 )
+
+    def _restore_data(self) -> list[str]:
+        """With --data-dir: replay the journal into the tables, compact it and
+        journal every change from now on.  Returns the ids of runs that were
+        in flight when the last process stopped."""
+        global _JOURNAL
+        if self.data is None:
+            return []
+        from moto.dynamodb.models import dynamodb_backends
+
+        from signalfire_local.persistence import restore
+
+        items = self.data.replay()
+        restore(dynamodb_backends[ACCOUNT][REGION], items)
+        self.data.compact(items)
+        self.data.open()
+        with _DYNAMO_LOCK:
+            _JOURNAL = self.data
+        in_flight = []
+        for item in items.values():
+            pk, sk = item.get("PK", {}).get("S", ""), item.get("SK", {}).get("S", "")
+            if pk.startswith("RUN#") and sk == "META" and not item.get("outcome", {}).get("S"):
+                in_flight.append(pk[len("RUN#"):])
+        return in_flight
+
+    def _mark_interrupted(self, run_ids: list[str]) -> None:
+        if not run_ids:
+            return
+        from signalfire import services
+        from signalfire.runs.resume import mark_interrupted
+
+        reason = ("signalfire local stopped while this run was in flight; "
+                  "resume it with POST /runs/{id}/resume")
+        runs = services.run_store()
+        self.interrupted_runs = [r for r in run_ids if mark_interrupted(runs, r, reason.replace("{id}", r))]
 
     def _create_secrets(self) -> None:
         import boto3

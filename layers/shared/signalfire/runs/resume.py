@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from signalfire.errors import ConflictError
 from signalfire.runs.launcher import RunLauncher
-from signalfire.runs.models import PipelineRun, RunStatus
+from signalfire.runs.models import PipelineRun, RunStatus, StageStatus
+from signalfire.runs.store import RunStore
 from signalfire.store.exceptions import ConditionFailed
+from signalfire.timeutil import iso, utcnow
 
 
 def resume_run(run_id: str, launcher: RunLauncher) -> PipelineRun:
@@ -47,3 +49,35 @@ def resume_run(run_id: str, launcher: RunLauncher) -> PipelineRun:
         raise ConflictError(f"run {run_id} is being resumed already") from None
     launcher.start_execution(run, index, name=f"{run_id}-resume-{attempt}", outputs=outputs)
     return runs.get_run(run_id)
+
+
+#: ``outcome`` of a run whose execution stopped with the process that ran it
+#: (`signalfire local` restarted with --data-dir); the run is FAILED, so it
+#: can be resumed from the node it was in.
+INTERRUPTED = "INTERRUPTED"
+
+
+def mark_interrupted(runs: RunStore, run_id: str, reason: str) -> bool:
+    """Record that run ``run_id``'s execution is gone (its process stopped
+    while it ran): the run becomes FAILED with outcome INTERRUPTED at the
+    node it was in, and a stage left RUNNING is recorded as failed with it.
+    Returns False (and changes nothing) when the run had already ended."""
+    run = runs.get_run(run_id)
+    if run.outcome or run.status in (RunStatus.FAILED, RunStatus.SKIPPED):
+        return False
+    index = run.current_index if run.current_index is not None else 0
+    now = utcnow()
+    for stage in runs.stages(run_id):
+        if stage.status == StageStatus.RUNNING:
+            runs.put_stage(stage.model_copy(update={
+                "status": StageStatus.FAILED, "error_type": "Interrupted", "error_message": reason,
+                "error_retryable": True, "completed_at": now}))
+    try:
+        runs.update_run(run_id, {"status": RunStatus.FAILED.value, "outcome": INTERRUPTED, "failed_index": index,
+                                 "last_error_type": "Interrupted", "last_error_message": reason,
+                                 "last_error_retryable": True, "completed_at": iso(now)},
+                        condition="attribute_exists(PK) AND (attribute_not_exists(outcome) OR outcome = :none)",
+                        values={":none": ""})
+    except ConditionFailed:
+        return False
+    return True
