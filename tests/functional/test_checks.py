@@ -115,6 +115,10 @@ def test_the_same_batch_twice_is_stored_once(world: dict, dynamodb_calls) -> Non
     (json.dumps({**batch(), "interval_seconds": 0}).encode(), 400, "interval_seconds"),
     (json.dumps({**batch(), "surprise": 1}).encode(), 400, "surprise: Extra inputs are not permitted"),
     (b"{" + b'"x": "' + b"a" * 300_000 + b'"}', 413, "limit is"),
+    (json.dumps({**batch(), "results": [{**result("cpu", "ok"), "metrics": {"v": float("nan")}}]}).encode(), 400,
+     "metrics.v"),
+    (json.dumps({**batch(), "snapshot": {"deep": json.loads("[" * 40 + "]" * 40)}}).encode(), 400,
+     "nested deeper"),
 ])
 def test_a_bad_batch_answers_4xx_with_the_reason_is_kept_and_changes_nothing(world: dict, payload: bytes,
                                                                              status: int, reason: str) -> None:

@@ -40,6 +40,7 @@ from signalfire.errors import (
     SignalfireError,
 )
 from signalfire.observability import logger
+from signalfire.store.codec import to_dynamo
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.timeutil import iso, parse_time, utcnow
 
@@ -73,9 +74,13 @@ def parse_batch(body: bytes) -> CheckBatchIn:
             f"check batch schema_version {data['schema_version']} is not supported (this server takes 1): "
             "upgrade the server or use a matching signalfire-agent")
     try:
-        return CheckBatchIn.model_validate(data)
+        batch = CheckBatchIn.model_validate(data)
     except ValidationError as exc:
         raise PayloadValidationError(_reason(exc)) from None
+    # refuse here, before any alert or write, what DynamoDB could not store (NaN, 33 levels deep, ...);
+    # results are stored one level deeper than they arrive (inside the CheckRuns item's list)
+    to_dynamo(data, level=2)
+    return batch
 
 
 def _newer(run: CheckRun, host: Host | None) -> bool:
