@@ -42,6 +42,11 @@ def test_channel_crud_masks_secrets_and_keeps_them_on_put(moto_stack):
     ({"name": "x", "driver": "generic", "config": {"endpoint": "http://169.254.169.254/latest/"}}, "link-local"),
     ({"name": "x", "driver": "slack", "config": {"webhook_url": "ssm:/elsewhere/url"}}, "signalfire/"),
     ({"name": "Bad Name!", "driver": "console", "config": {}}, "name"),
+    ({"name": "x", "driver": "console", "config": {"template": "{{ ''.__class__.__mro__ }}"}}, "template"),
+    ({"name": "x", "driver": "console", "config": {"template": "{{ cycler.__init__.__globals__ }}"}}, "unsafe"),
+    ({"name": "x", "driver": "console", "config": {"template": "file:../../models.py"}}, "outside the template folder"),
+    ({"name": "x", "driver": "generic", "config": {"endpoint": "http://127.0.0.1/", "payload_template": "{% if %}"}},
+     "payload_template"),
     ({"name": "x", "driver": "email", "config": {"smtp_host": "smtp.example.com", "from_address": "a@b.c"}},
      "to_addresses"),
 ])

@@ -96,12 +96,13 @@ def test_every_failure_has_the_standard_shape_and_a_retry_flag():
             assert data["retryable"] is True, driver
 
 
-def test_no_channel_leaks_a_secret_into_errors_metadata_or_logs(caplog):
+def test_no_channel_leaks_a_secret_into_errors_metadata_or_logs(caplog, capsys):
     caplog.set_level(logging.DEBUG)
     for driver, case, result in _all_results():
         blob = json.dumps(result.standard())
         assert SECRET not in blob, (driver, case, blob)
-    assert SECRET not in caplog.text
+    printed = capsys.readouterr()
+    assert SECRET not in caplog.text and SECRET not in printed.out and SECRET not in printed.err
 
 
 def test_masking_and_references():

@@ -43,6 +43,7 @@ CONSOLE = "console"
 #: retry after a timeout may take over, but a live sender is never doubled
 DEFAULT_LEASE_SECONDS = 70
 MAX_PARALLEL = 8
+TEMPLATE_KEYS = ("template", "subject_template", "html_template", "payload_template")
 
 
 class Target(BaseModel):
@@ -131,10 +132,28 @@ class NotifyService:
             parsed = channel.validate_config(config, resolve_names=False)
         except DestinationRefused as exc:
             raise ConfigurationError(f"{driver} config: {exc}", details={"key": "config"}) from None
+        self._check_templates(channel, config)
         if stored and not getattr(parsed, "to_addresses", True):
             # a stored email channel is addressed by its own name, never an address: it needs recipients
             raise ConfigurationError("email config: to_addresses is required for a stored channel",
                                      details={"key": "to_addresses"})
+
+    @staticmethod
+    def _check_templates(channel: Channel, config: dict[str, Any]) -> None:
+        """Render each configured template once against a sample message, so a
+        syntax error or a sandbox escape is a 400 naming the key when saved,
+        not a failed notification later."""
+        from signalfire.notify.compose import template_context
+
+        sample = template_context(NotificationMessage(title="sample", message="sample"), channel=channel.name)
+        for key in TEMPLATE_KEYS:
+            spec = config.get(key)
+            if spec in (None, ""):
+                continue
+            try:
+                channel.runtime.renderer.render(spec, sample, html=key == "html_template")
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{channel.name} config: {key}: {exc.message}", details={"key": key}) from None
 
     def create_channel(self, body: ChannelInput) -> dict[str, Any]:
         channel = _channel(body.name, body)
