@@ -14,6 +14,7 @@ import pytest
 from vendor_server import VendorServer
 
 from handler_calls import api, webhook
+from support import WEBHOOK_TOKEN
 
 KEY = "sk-live-TOPSECRET-9f8e7d6c5b4a"
 ANSWER = {"summary": "Postgres is out of disk", "probable_cause": "WAL files fill /var/lib/postgresql",
@@ -192,23 +193,36 @@ def test_key_by_reference_from_secrets_manager(moto_stack, vendor):
 
 
 def _agent_report(host: str) -> None:
-    from signalfire import services
+    """A check-in as the agent posts it (POST /checks/ with the sender token)."""
+    from datetime import timedelta
 
-    t = services.table()
-    t.put({"PK": f"HOST#{host}", "SK": "SNAPSHOT", "snapshot": {
-        "taken_at": "2030-01-01T00:00:00Z",
-        "top_memory": [{"pid": 812, "name": "postgres", "cpu_percent": 12.0, "memory_percent": 71.5, "rss_mb": 5800.0}],
-        "top_cpu": [{"pid": 812, "name": "postgres", "cpu_percent": 12.0, "memory_percent": 71.5, "rss_mb": 5800.0}],
-        "disks": [{"mount": "/", "device": "/dev/sda1", "fstype": "ext4", "percent": 97.1, "total_gb": 50.0,
-                   "used_gb": 48.5, "free_gb": 1.5}],
-        "space_hogs": [{"path": "/var/log/journal", "size_mb": 3100.0}], "load_average": [2.0, 1.5, 1.0]}})
-    t.put({"PK": f"HOST#{host}", "SK": "CHECK#memory", "status": "critical", "message": "Memory usage 93.0%",
-           "metrics": {"memory_percent": 93.0, "memory_total_gb": 8.0, "memory_available_gb": 0.56},
-           "executed_at": "2030-01-01T00:00:00Z"})
-    t.put({"PK": f"HOST#{host}", "SK": "CHECK#disk_common", "status": "warning", "message": "6 GB recoverable",
-           "metrics": {"old_files": [{"path": "/var/log/old.gz", "size_mb": 300.0, "age_days": 90}],
-                       "large_files": [{"path": "/var/log/huge.log", "size_mb": 2500.0}], "space_hogs": []},
-           "executed_at": "2030-01-01T00:00:00Z"})
+    from signalfire.timeutil import iso, utcnow
+
+    now = iso(utcnow() - timedelta(seconds=5))
+    batch = {
+        "schema_version": 1, "batch_id": f"batch-{host}-0001", "collected_at": now, "interval_seconds": 60,
+        "host": {"hostname": host},
+        "results": [
+            {"checker_name": "memory", "status": "critical", "message": "Memory usage 93.0%", "duration_ms": 1.0,
+             "executed_at": now, "metrics": {"memory_percent": 93.0, "memory_total_gb": 8.0,
+                                             "memory_available_gb": 0.56}},
+            {"checker_name": "disk_common", "status": "warning", "message": "6 GB recoverable", "duration_ms": 9.0,
+             "executed_at": now, "metrics": {
+                 "old_files": [{"path": "/var/log/old.gz", "size_mb": 300.0, "age_days": 90}],
+                 "large_files": [{"path": "/var/log/huge.log", "size_mb": 2500.0}], "space_hogs": []}},
+        ],
+        "snapshot": {
+            "taken_at": now,
+            "top_memory": [{"pid": 812, "name": "postgres", "cpu_percent": 12.0, "memory_percent": 71.5,
+                            "rss_mb": 5800.0}],
+            "top_cpu": [{"pid": 812, "name": "postgres", "cpu_percent": 12.0, "memory_percent": 71.5, "rss_mb": 5800.0}],
+            "process_count": 150,
+            "disks": [{"mount": "/", "device": "/dev/sda1", "fstype": "ext4", "percent": 97.1, "total_gb": 50.0,
+                       "used_gb": 48.5, "free_gb": 1.5}],
+            "space_hogs": [{"path": "/var/log/journal", "size_mb": 3100.0}], "load_average": [2.0, 1.5, 1.0]},
+    }
+    reply = api("POST", "/checks/", body=batch, token=WEBHOOK_TOKEN)
+    assert reply.status in (200, 202), reply
 
 
 def test_memory_and_disk_views_read_the_hosts_snapshot(moto_stack):

@@ -27,7 +27,7 @@ from signalfire.checks.dynamo import DynamoCheckStore
 from signalfire.checks.service import CheckInService, CheckQueries, SilentHostSweep
 from signalfire.checks.store import CheckStore
 from signalfire.intelligence.dynamo import DynamoIntelligenceStore
-from signalfire.intelligence.hosts import DynamoHostContextSource, HostContextSource
+from signalfire.intelligence.hosts import CheckStoreHostContextSource, HostContextSource
 from signalfire.intelligence.keys import KeyResolver
 from signalfire.intelligence.service import IntelligenceService
 from signalfire.intelligence.store import IntelligenceStore
@@ -96,7 +96,7 @@ def intelligence_store() -> IntelligenceStore:
 
 @lru_cache(maxsize=1)
 def host_contexts() -> HostContextSource:
-    return DynamoHostContextSource(table())
+    return CheckStoreHostContextSource(check_store())
 
 
 @lru_cache(maxsize=1)

@@ -1,10 +1,9 @@
 """Host context: what the agent last reported about a host, as a HostContext.
 
-The analysis reads hosts through :class:`HostContextSource` only.  The
-DynamoDB source reads the items the agent's check-in route keeps per host
-(``PK=HOST#<hostname>``: ``CHECK#<checker>`` with each checker's latest
-result, and ``SNAPSHOT`` with the latest context snapshot), in one Query,
-and :func:`from_agent` maps the agent's shapes onto HostContext.
+The analysis reads hosts through :class:`HostContextSource` only; the
+implementation reads the agent's check store (``checks/``: the host record,
+each checker's latest CheckRun and the latest context snapshot, in one
+Query), and :func:`from_agent` maps the agent's shapes onto HostContext.
 """
 
 from __future__ import annotations
@@ -14,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from signalfire.alerts.hosts import HOST_LABELS, host_from_label, host_key, hosts_of  # noqa: F401
+from signalfire.checks.store import CheckStore
 from signalfire.intelligence.models import DiskUsage, HostContext, PathSize, ProcessInfo
-from signalfire.store.dynamo import DynamoTable
 from signalfire.timeutil import parse_time, utcnow
 
 #: A snapshot older than this is used but flagged as stale.
@@ -110,20 +109,19 @@ class HostContextSource(abc.ABC):
         """The host's latest report, or None when the agent never reported."""
 
 
-class DynamoHostContextSource(HostContextSource):
-    def __init__(self, table: DynamoTable) -> None:
-        self.t = table
+class CheckStoreHostContextSource(HostContextSource):
+    """Reads a host through the agent's CheckStore (one Query on ``HOST#<host>``:
+    the host record, each checker's latest CheckRun, the snapshot)."""
+
+    def __init__(self, checks: CheckStore) -> None:
+        self.checks = checks
 
     def latest(self, hostname: str) -> HostContext | None:
-        page = self.t.query(pk_name="PK", pk=f"HOST#{host_key(hostname)}", limit=100, newest_first=False, consistent=True)
-        snapshot: dict[str, Any] | None = None
-        checks: dict[str, dict[str, Any]] = {}
-        for item in page.items:
-            sk = str(item.get("SK", ""))
-            if sk.startswith("CHECK#"):
-                checks[sk.split("#", 1)[1]] = item
-            elif sk == "SNAPSHOT":
-                snapshot = item.get("snapshot") if isinstance(item.get("snapshot"), dict) else item
-        if snapshot is None and not checks:
+        detail = self.checks.host_detail(hostname)
+        if detail is None:
             return None
-        return from_agent(hostname, snapshot, checks)
+        runs = {name: run.model_dump(mode="json") for name, run in detail.checks.items()}
+        ctx = from_agent(detail.host.hostname, detail.snapshot, runs)
+        if detail.stale and not ctx.stale:
+            ctx.stale = True  # silent for longer than its interval allows
+        return ctx
