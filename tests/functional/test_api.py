@@ -13,7 +13,8 @@ def test_incident_lifecycle_and_invalid_transitions(moto_stack):
     inc = _fire("CPUHigh")["incidents"][0]["incident_id"]
     ack = api("POST", f"/incidents/{inc}/acknowledge/", body={"by": "alice", "note": "looking"})
     assert ack.status == 200 and ack.json["status"] == "acknowledged" and ack.json["acknowledged_at"]
-    assert ack.json["metadata"]["notes"][0]["text"] == "looking"
+    assert ack.json["note_count"] == 1
+    assert api("GET", f"/incidents/{inc}").json["notes"][0]["text"] == "looking"
     again = api("POST", f"/incidents/{inc}/acknowledge")
     assert again.status == 409 and "acknowledged" in again.json["message"]
     assert api("POST", f"/incidents/{inc}/resolve").json["status"] == "resolved"
@@ -23,7 +24,8 @@ def test_incident_lifecycle_and_invalid_transitions(moto_stack):
     assert closed.status == 200 and closed.json["closed_at"]
     assert api("POST", f"/incidents/{inc}/close").status == 409
     note = api("POST", f"/incidents/{inc}/notes/", body={"text": "post-mortem done", "by": "bob"})
-    assert note.status == 200 and note.json["metadata"]["notes"][-1]["by"] == "bob"
+    assert note.status == 200 and note.json["note"]["by"] == "bob" and note.json["incident"]["note_count"] == 2
+    assert [n["text"] for n in api("GET", f"/incidents/{inc}").json["notes"]] == ["looking", "post-mortem done"]
 
 
 def test_manually_resolved_incident_is_not_reused_by_the_next_firing(moto_stack):

@@ -17,7 +17,8 @@ class Settings(BaseModel):
     webhook_token_secret: str = "signalfire/webhook-token"
     admin_token_secret: str = "signalfire/admin-token"
     signing_secret: str = ""
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # template.yaml's MaxBodyBytes bounds: an alert item must fit DynamoDB's 400 KB.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
     audit_retention_days: int = Field(default=90, ge=1)
     environment: str = "production"
     default_pipeline: str = "direct"

@@ -9,6 +9,8 @@ ALERT#<alert_id>       META                   the alert (GSI1/2/3: lists)
 ALERT#<alert_id>       HIST#<time>#<rand>     one history event (TTL)
 INCIDENT#<id>          META                   the incident (GSI1/2: lists)
 INCIDENT#<id>          ALERT#<alert_id>       membership link
+INCIDENT#<id>          NOTE#<time>#<note_id>  one note (an item each: no list grows
+                                              inside the incident's 400 KB item)
 GROUP#<group_id>       OPEN                   the open incident of a group
 REJECTED#<sha256>      META                   a rejected body, with a count (TTL)
 =====================  =====================  ================================
@@ -28,6 +30,7 @@ from signalfire.alerts.models import (
     AlertHistory,
     AlertStatus,
     Incident,
+    IncidentNote,
     IncidentStatus,
     ParsedPayload,
     RejectedPayload,
@@ -283,29 +286,56 @@ class DynamoAlertStore(AlertStore):
                           values={":id": incident.id})
 
     def transition_incident(self, incident_id: str, allowed_from: set[IncidentStatus],
-                            changes: dict[str, Any]) -> Incident:
+                            changes: dict[str, Any], note: IncidentNote | None = None) -> Incident:
         status = IncidentStatus(changes.pop("status"))
         expr, parts = self._status_changes(status, changes)
         allowed = {f":a{i}": s.value for i, s in enumerate(sorted(allowed_from))}
-        item = self.t.update(
-            f"INCIDENT#{incident_id}", "META", expr,
-            condition=f"attribute_exists(PK) AND #cst IN ({', '.join(allowed)})",
-            names={**parts["names"], "#cst": "status"}, values={**parts["values"], **allowed},
-        )
-        incident = self._incident_from(item or {})
+        condition = f"attribute_exists(PK) AND #cst IN ({', '.join(allowed)})"
+        names, values = {**parts["names"], "#cst": "status"}, {**parts["values"], **allowed}
+        if note is None:
+            item = self.t.update(f"INCIDENT#{incident_id}", "META", expr, condition=condition, names=names,
+                                 values=values)
+            incident = self._incident_from(item or {})
+        else:
+            # The status change and its note land together or not at all.
+            self.t.transact([
+                self.t.tx_update(f"INCIDENT#{incident_id}", "META", expr + ", note_count = if_not_exists("
+                                 "note_count, :nz) + :n1", condition=condition, names=names,
+                                 values={**values, ":nz": 0, ":n1": 1}),
+                self.t.tx_put(self._note_item(note), condition="attribute_not_exists(PK)"),
+            ])
+            incident = self._require_incident(incident_id)
         if not incident.is_open:
             self._release_group(incident)
         return incident
 
-    def add_incident_note(self, incident_id: str, note: dict[str, Any]) -> Incident:
-        item = self.t.update(
-            f"INCIDENT#{incident_id}", "META",
-            "SET #md.#notes = list_append(if_not_exists(#md.#notes, :empty), :note), updated_at = :now",
-            condition="attribute_exists(PK)",
-            names={"#md": "metadata", "#notes": "notes"},
-            values={":empty": [], ":note": [note], ":now": iso(utcnow())},
-        )
-        return self._incident_from(item or {})
+    @staticmethod
+    def _note_item(note: IncidentNote) -> dict[str, Any]:
+        data = note.model_dump(mode="json")
+        data.update(PK=f"INCIDENT#{note.incident_id}", SK=f"NOTE#{iso(note.at)}#{note.id}", type="incident_note")
+        return data
+
+    def _require_incident(self, incident_id: str) -> Incident:
+        found = self.get_incident(incident_id)
+        if found is None:
+            raise ConditionFailed("incident vanished")
+        return found
+
+    def add_incident_note(self, note: IncidentNote) -> Incident:
+        self.t.transact([
+            self.t.tx_update(f"INCIDENT#{note.incident_id}", "META",
+                             "SET updated_at = :now, note_count = if_not_exists(note_count, :nz) + :n1",
+                             condition="attribute_exists(PK)",
+                             values={":now": iso(utcnow()), ":nz": 0, ":n1": 1}),
+            self.t.tx_put(self._note_item(note), condition="attribute_not_exists(PK)"),
+        ])
+        return self._require_incident(note.incident_id)
+
+    def incident_notes(self, incident_id: str, limit: int = 100) -> list[IncidentNote]:
+        page = self.t.query(pk_name="PK", pk=f"INCIDENT#{incident_id}", sk_name="SK", sk_prefix="NOTE#",
+                            limit=limit, newest_first=False, consistent=True)
+        return [IncidentNote.model_validate({k: v for k, v in i.items() if k in IncidentNote.model_fields})
+                for i in page.items]
 
     def list_incidents(self, *, status: str | None, severity: str | None, since: str | None,
                        limit: int, next_token: str | None) -> Page:

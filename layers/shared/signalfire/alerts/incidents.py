@@ -18,17 +18,22 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from signalfire.alerts.models import (
+    MAX_BY_CHARS,
+    MAX_NOTE_CHARS,
     Alert,
     AlertHistory,
     AlertStatus,
     Incident,
+    IncidentNote,
     IncidentStatus,
     RejectedPayload,
     Severity,
 )
 from signalfire.alerts.store import AlertStore
 from signalfire.errors import BadRequestError, ConflictError, NotFoundError
+from signalfire.ids import new_id
 from signalfire.store.exceptions import ConditionFailed
+from signalfire.text import clean_text
 from signalfire.timeutil import iso, parse_time, utcnow
 
 MAX_PAGE = 200
@@ -59,6 +64,13 @@ class PageOut(BaseModel):
 class IncidentDetail(BaseModel):
     incident: Incident
     alerts: list[Alert] = Field(default_factory=list)
+    #: The first 100 notes, oldest first (``incident.note_count`` counts them all).
+    notes: list[IncidentNote] = Field(default_factory=list)
+
+
+class NoteAdded(BaseModel):
+    note: IncidentNote
+    incident: Incident
 
 
 class AlertDetail(BaseModel):
@@ -142,19 +154,24 @@ class IncidentManager:
         incident = self.store.get_incident(incident_id)
         if incident is None:
             raise NotFoundError(f"no incident with id {incident_id!r}")
-        return IncidentDetail(incident=incident, alerts=self.store.incident_alerts(incident_id))
+        return IncidentDetail(incident=incident, alerts=self.store.incident_alerts(incident_id),
+                              notes=self.store.incident_notes(incident_id))
 
     def transition(self, incident_id: str, action: str, by: str = "", note: str = "") -> Incident:
         if action not in _TRANSITIONS:
             raise NotFoundError(f"unknown incident action {action!r}: use acknowledge, resolve or close")
         target, allowed, stamp = _TRANSITIONS[action]
+        # Everything is checked before anything is written: a 4xx changes nothing.
+        by = _by(by)
+        new_note = IncidentNote(id=new_id("note"), incident_id=incident_id, text=_note_text(note), by=by) \
+            if note and note.strip() else None
         changes: dict[str, Any] = {"status": target.value}
         if stamp:
             changes[stamp] = iso(utcnow())
         if by:
             changes[f"{target.value}_by"] = by
         try:
-            incident = self.store.transition_incident(incident_id, allowed, changes)
+            incident = self.store.transition_incident(incident_id, allowed, changes, new_note)
         except ConditionFailed:
             current = self.store.get_incident(incident_id)
             if current is None:
@@ -164,17 +181,28 @@ class IncidentManager:
                 f"{action} applies to {', '.join(sorted(s.value for s in allowed))} incidents",
                 details={"status": current.status.value},
             ) from None
-        if note:
-            incident = self.add_note(incident_id, note, by)
         return incident
 
-    def add_note(self, incident_id: str, text: str, by: str = "") -> Incident:
-        text = (text or "").strip()
-        if not text:
-            raise BadRequestError("a note needs non-empty 'text'")
-        if len(text) > 10_000:
-            raise BadRequestError("a note is limited to 10000 characters")
+    def add_note(self, incident_id: str, text: str, by: str = "") -> NoteAdded:
+        note = IncidentNote(id=new_id("note"), incident_id=incident_id, text=_note_text(text), by=_by(by))
         try:
-            return self.store.add_incident_note(incident_id, {"text": text, "by": by, "at": iso(utcnow())})
+            incident = self.store.add_incident_note(note)
         except ConditionFailed:
             raise NotFoundError(f"no incident with id {incident_id!r}") from None
+        return NoteAdded(note=note, incident=incident)
+
+
+def _note_text(text: str | None) -> str:
+    text = clean_text(text or "").strip()
+    if not text:
+        raise BadRequestError("a note needs non-empty 'text'")
+    if len(text) > MAX_NOTE_CHARS:
+        raise BadRequestError(f"a note is limited to {MAX_NOTE_CHARS} characters; this one has {len(text)}")
+    return text
+
+
+def _by(by: str | None) -> str:
+    by = clean_text(by or "").strip()
+    if len(by) > MAX_BY_CHARS:
+        raise BadRequestError(f"'by' is limited to {MAX_BY_CHARS} characters")
+    return by

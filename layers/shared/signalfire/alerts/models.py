@@ -259,6 +259,9 @@ class Incident(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     alert_count: int = 0
     firing_alert_count: int = 0
+    #: Notes are items of their own (never a growing list inside this one):
+    #: GET /incidents/{id} lists them; this counts them.
+    note_count: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -267,6 +270,22 @@ class Incident(BaseModel):
     @property
     def is_resolved(self) -> bool:
         return self.status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+
+
+#: Limits of an incident note, checked before anything is written.
+MAX_NOTE_CHARS = 10_000
+MAX_BY_CHARS = 256
+
+
+class IncidentNote(BaseModel):
+    """A note on an incident (seed: notes in Incident.metadata), stored as an
+    item of its own so an incident never outgrows DynamoDB's 400 KB item."""
+
+    id: str
+    incident_id: str
+    text: str
+    by: str = ""
+    at: datetime = Field(default_factory=utcnow)
 
 
 class RejectedPayload(BaseModel):

@@ -10,6 +10,7 @@ from signalfire.alerts.models import (
     Alert,
     AlertHistory,
     Incident,
+    IncidentNote,
     IncidentStatus,
     ParsedPayload,
     RejectedPayload,
@@ -62,12 +63,18 @@ class AlertStore(abc.ABC):
 
     @abc.abstractmethod
     def transition_incident(self, incident_id: str, allowed_from: set[IncidentStatus],
-                            changes: dict[str, Any]) -> Incident:
-        """Apply ``changes`` if the status is in ``allowed_from`` (ConditionFailed otherwise)."""
+                            changes: dict[str, Any], note: IncidentNote | None = None) -> Incident:
+        """Apply ``changes`` (and add ``note``) in one atomic write if the status
+        is in ``allowed_from`` (ConditionFailed otherwise: nothing written)."""
 
     @abc.abstractmethod
-    def add_incident_note(self, incident_id: str, note: dict[str, Any]) -> Incident:
-        """Append ``note`` to the incident's notes (ConditionFailed if it does not exist)."""
+    def add_incident_note(self, note: IncidentNote) -> Incident:
+        """Store ``note`` as an item of its own (ConditionFailed if the incident
+        does not exist); returns the incident with its new note count."""
+
+    @abc.abstractmethod
+    def incident_notes(self, incident_id: str, limit: int = 100) -> list[IncidentNote]:
+        """The incident's notes, oldest first."""
 
     @abc.abstractmethod
     def list_alerts(self, *, status: str | None, severity: str | None, source: str | None,
