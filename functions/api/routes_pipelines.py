@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from signalfire import services
 from signalfire.alerts.webhooks import parse_json_body
 from signalfire.errors import BadRequestError
+from signalfire.pipelines.budget import check_duration
 from signalfire.pipelines.compile import compile_definition
 from signalfire.pipelines.models import PipelineDefinition
 
@@ -144,7 +145,8 @@ def validate_pipeline() -> dict:
     nodes = compile_definition(config)
     _check_providers(config)
     _check_channels(config)
-    return {"valid": True, "nodes": nodes, "count": len(nodes)}
+    seconds = check_duration(nodes, services.get_settings().workflow_limits())
+    return {"valid": True, "nodes": nodes, "count": len(nodes), "worst_case_seconds": round(seconds)}
 
 
 @router.post("/pipelines")

@@ -147,6 +147,9 @@ class Template:
                     return str(self.resolve({"Ref": name}))
 
                 return re.sub(r"\$\{([^}!][^}]*)\}", sub, text)
+            if key == "Fn::FindInMap":
+                table, first, second = (self.resolve(a) for a in arg)
+                return (self.doc.get("Mappings") or {})[table][first][second]
             if key == "Fn::Equals":
                 a, b = self.resolve(arg)
                 return str(a) == str(b)
@@ -179,7 +182,7 @@ class Template:
                 code_uri=(self.root / props["CodeUri"]).resolve(),
                 handler=props.get("Handler", glob.get("Handler", "app.lambda_handler")),
                 environment=env,
-                timeout=int(props.get("Timeout", glob.get("Timeout", 30))),
+                timeout=int(self.resolve(props.get("Timeout", glob.get("Timeout", 30)))),
                 memory=int(props.get("MemorySize", glob.get("MemorySize", 512))),
             )
         return out

@@ -13,9 +13,10 @@ import threading
 from enum import StrEnum
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from signalfire import aws
-from signalfire.errors import ForbiddenError, UnauthorizedError
+from signalfire.errors import ForbiddenError, SignalfireError, StoreUnavailableError, UnauthorizedError
 from signalfire.settings import Settings
 
 
@@ -48,8 +49,18 @@ class TokenVerifier:
                 self._provider = SecretsProvider(boto3_client=aws.client("secretsmanager"))
             return self._provider
 
+    def _secret(self, name: str) -> str | bytes | None:
+        """A secret's value; a passing Secrets Manager fault is a 503 (retry), not a crash."""
+        try:
+            raw = self.provider.get(name, max_age=self.settings.secret_cache_seconds)
+        except GetParameterError as exc:
+            if isinstance(exc.__cause__, SignalfireError):
+                raise exc.__cause__ from None
+            raise StoreUnavailableError("the token store could not be read; retry shortly") from exc
+        return raw if isinstance(raw, str | bytes) else None
+
     def _tokens(self, secret_name: str) -> list[str]:
-        raw = self.provider.get(secret_name, max_age=self.settings.secret_cache_seconds)
+        raw = self._secret(secret_name)
         text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
         return [t.strip() for t in text.replace("\n", ",").split(",") if t.strip()]
 
@@ -59,7 +70,7 @@ class TokenVerifier:
             return {}
         from signalfire.alerts.signatures import parse_keys
 
-        raw = self.provider.get(self.settings.signing_secret, max_age=self.settings.secret_cache_seconds)
+        raw = self._secret(self.settings.signing_secret)
         return parse_keys(raw if isinstance(raw, str | bytes) else None)
 
     def role_of(self, token: str | None) -> Role:

@@ -95,6 +95,11 @@ class StoreUnavailableError(TransientError):
     """DynamoDB throttled or was unreachable."""
 
 
+class DeadlineExceededError(StoreUnavailableError):
+    """The invocation ran out of time before an AWS request could be sent:
+    answered 503 by our code rather than left to API Gateway's timeout."""
+
+
 class ConcurrentUpdateError(TransientError):
     """An optimistic-lock write lost a race too many times."""
 

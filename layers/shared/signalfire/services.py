@@ -60,7 +60,7 @@ def run_store() -> RunStore:
 
 @lru_cache(maxsize=1)
 def pipeline_store() -> PipelineStore:
-    return DynamoPipelineStore(table())
+    return DynamoPipelineStore(table(), get_settings().workflow_limits())
 
 
 @lru_cache(maxsize=1)

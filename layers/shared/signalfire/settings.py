@@ -9,6 +9,7 @@ from functools import lru_cache
 from pydantic import BaseModel, Field, field_validator
 
 from signalfire import constants as env
+from signalfire.pipelines.budget import WorkflowLimits
 
 
 class Settings(BaseModel):
@@ -27,16 +28,28 @@ class Settings(BaseModel):
     host_silent_multiple: float = Field(default=3.0, ge=1.0)
     intelligence_fallback_enabled: bool = True
     max_retries_per_stage: int = 3
+    stage_retry_interval_seconds: float = 2
+    stage_backoff_rate: float = 2
+    workflow_type: str = "STANDARD"
+    # The stage functions' timeouts (template Mappings: Timeouts); the defaults are the template's.
+    stage_timeouts: dict[str, int] = Field(default_factory=lambda: {"check": 30, "analyze": 120, "notify": 60,
+                                                                    "transform": 30})
     secret_cache_seconds: int = 300
     local_mode: bool = False
 
-    @field_validator("source_pipelines", mode="before")
+    @field_validator("source_pipelines", "stage_timeouts", mode="before")
     @classmethod
     def _json_map(cls, v: object) -> object:
         if isinstance(v, str):
             v = v.strip()
             return json.loads(v) if v else {}
         return v
+
+    def workflow_limits(self) -> WorkflowLimits:
+        """What bounds a pipeline run's duration (checked when a definition is saved)."""
+        return WorkflowLimits(workflow_type=self.workflow_type, retry_interval_seconds=self.stage_retry_interval_seconds,
+                              backoff_rate=self.stage_backoff_rate, max_retries=self.max_retries_per_stage,
+                              fallback_enabled=self.intelligence_fallback_enabled, timeouts=dict(self.stage_timeouts))
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,6 +68,10 @@ class Settings(BaseModel):
             "host_silent_multiple": env.HOST_SILENT_MULTIPLE,
             "intelligence_fallback_enabled": env.INTELLIGENCE_FALLBACK_ENABLED,
             "max_retries_per_stage": env.MAX_RETRIES_PER_STAGE,
+            "stage_retry_interval_seconds": env.STAGE_RETRY_INTERVAL_SECONDS,
+            "stage_backoff_rate": env.STAGE_BACKOFF_RATE,
+            "workflow_type": env.WORKFLOW_TYPE,
+            "stage_timeouts": env.STAGE_TIMEOUTS,
             "secret_cache_seconds": env.SECRET_CACHE_SECONDS,
             "local_mode": env.LOCAL_MODE,
         }

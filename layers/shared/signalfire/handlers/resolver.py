@@ -4,16 +4,20 @@ errors become HTTP answers."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import _ROUTE_REGEX
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from signalfire import services
+from signalfire import aws, services
 from signalfire.auth import Role, extract_token
 from signalfire.errors import SignalfireError
 from signalfire.observability import logger
+
+#: Time kept back from the function's deadline to shape and send the answer.
+ANSWER_MARGIN_SECONDS = 1.0
 
 
 class SignalfireResolver(APIGatewayHttpResolver):
@@ -26,6 +30,16 @@ class SignalfireResolver(APIGatewayHttpResolver):
     @staticmethod
     def _compile_regex(rule: str, base_regex: str = _ROUTE_REGEX):  # type: ignore[override]
         return APIGatewayHttpResolver._compile_regex(rule, "^{}/*$")
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        """Answer within the invocation's time: AWS requests that could not
+        finish before the function's deadline are not sent (signalfire.aws)."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        aws.set_deadline(remaining() / 1000 - ANSWER_MARGIN_SECONDS if remaining else None)
+        try:
+            return super().resolve(event, context)
+        finally:
+            aws.set_deadline(None)
 
     # -- request helpers -----------------------------------------------------------
 

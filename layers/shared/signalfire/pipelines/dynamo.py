@@ -28,6 +28,8 @@ import time
 from typing import Any
 
 from signalfire.errors import ConcurrentUpdateError, ConflictError, NotFoundError
+from signalfire.pipelines.budget import WorkflowLimits, check_duration
+from signalfire.pipelines.compile import compile_definition
 from signalfire.pipelines.models import PipelineConfig, PipelineDefinition
 from signalfire.pipelines.presets import PRESETS, get_preset, is_preset
 from signalfire.pipelines.store import Definitions, PipelineStore, check_name
@@ -56,8 +58,17 @@ def _builtin_conflict(name: str, what: str) -> ConflictError:
 
 
 class DynamoPipelineStore(PipelineStore):
-    def __init__(self, table: DynamoTable) -> None:
+    def __init__(self, table: DynamoTable, limits: WorkflowLimits | None = None) -> None:
         self.t = table
+        # When given, a definition whose worst-case run passes the workflow's
+        # limit (Express: 5 minutes) is refused when saved.
+        self.limits = limits
+
+    def _parse(self, config: dict[str, Any] | PipelineConfig) -> PipelineConfig:
+        parsed = parse_config(config)
+        if self.limits is not None:
+            check_duration(compile_definition(parsed), self.limits)
+        return parsed
 
     # -- item mapping --------------------------------------------------------------------
 
@@ -106,7 +117,7 @@ class DynamoPipelineStore(PipelineStore):
         if is_preset(name):
             raise ConflictError(f"pipeline {name!r} is a built-in preset; choose another name",
                                 details={"name": name})
-        parsed = parse_config(config)
+        parsed = self._parse(config)
         now = iso(utcnow()) or ""
         tags = tags or {}
         version = self._version_item(name, 1, parsed, description, tags, created_by, now)
@@ -132,7 +143,7 @@ class DynamoPipelineStore(PipelineStore):
                ) -> PipelineDefinition:
         if is_preset(name):
             raise _builtin_conflict(name, "modified")
-        parsed = parse_config(config)
+        parsed = self._parse(config)
         for attempt in range(MAX_ATTEMPTS):
             cur = self._current(name)
             latest = int(cur["latest_version"])

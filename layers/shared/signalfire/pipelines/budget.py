@@ -1,0 +1,116 @@
+"""How long a pipeline run can take at worst, checked against the workflow's
+limit when a definition is saved (an Express execution is stopped at 5
+minutes; a Standard one may run a year).
+
+The worst case follows statemachine/pipeline.asl.json (tests/unit/
+test_pipeline_budget.py binds the facts below to it):
+
+- each node runs one Lambda task (``intelligence`` may run a second, the
+  local-provider fallback, when the node's ``config.fallback`` or else the
+  deployment's ``IntelligenceFallbackEnabled`` says so);
+- a task's stage retrier allows ``StageMaxRetries`` retries after the first
+  attempt, waiting ``StageRetryIntervalSeconds * StageBackoffRate**k``
+  before retry k; every attempt may run until the function's timeout;
+- a task's Lambda service-error retrier adds 3 quick retries (1 s, 2 s, 4 s
+  apart; the function did not run, so each attempt is counted as 1 s);
+- a run always passes two DynamoDB tasks (its start and its end record),
+  each with 3 retries 1 s, 2 s, 4 s apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from signalfire.errors import ConfigurationError
+
+EXPRESS_LIMIT_SECONDS = 5 * 60
+STANDARD_LIMIT_SECONDS = 365 * 24 * 3600
+
+#: Node type -> the ASL Task state that runs it.
+NODE_TASK = {"context": "Check", "intelligence": "Analyze", "notify": "Notify", "transform": "Transform"}
+#: The ASL Task state an intelligence node falls back to.
+FALLBACK_TASK = "AnalyzeWithLocalProvider"
+#: ASL Task state -> the template's function (whose Timeout bounds one attempt).
+TASK_FUNCTION = {"Check": "check", "Analyze": "analyze", FALLBACK_TASK: "analyze", "Notify": "notify",
+                 "Transform": "transform"}
+#: (IntervalSeconds, MaxAttempts, BackoffRate) of the Lambda service-error
+#: retrier on every stage task and of the retrier on the run's DynamoDB tasks.
+SERVICE_RETRY = (1, 3, 2.0)
+#: An attempt that failed before our code ran, or a DynamoDB write.
+QUICK_ATTEMPT_SECONDS = 1.0
+#: DynamoDB tasks every run passes: its start, then its end (completed, skipped or failed).
+RUN_RECORD_TASKS = 2
+
+
+@dataclass(frozen=True)
+class WorkflowLimits:
+    """What the worst case depends on (template Parameters, read by Settings)."""
+
+    workflow_type: str = "STANDARD"
+    retry_interval_seconds: float = 2
+    backoff_rate: float = 2
+    max_retries: int = 3
+    fallback_enabled: bool = True
+    #: Function timeouts in seconds, by function (``check``, ``analyze``, ``notify``, ``transform``).
+    timeouts: dict[str, int] = field(default_factory=lambda: {"check": 30, "analyze": 120, "notify": 60,
+                                                              "transform": 30})
+
+    @property
+    def limit_seconds(self) -> int:
+        return EXPRESS_LIMIT_SECONDS if self.workflow_type.upper() == "EXPRESS" else STANDARD_LIMIT_SECONDS
+
+
+def retry_delays(interval: float, retries: int, backoff: float) -> float:
+    """Seconds Step Functions waits in total before ``retries`` retries."""
+    return sum(interval * backoff ** k for k in range(retries))
+
+
+def _quick_retries() -> float:
+    interval, attempts, backoff = SERVICE_RETRY
+    return retry_delays(interval, attempts, backoff) + attempts * QUICK_ATTEMPT_SECONDS
+
+
+def task_seconds(task: str, limits: WorkflowLimits) -> float:
+    """The worst case of one Lambda task state, retries included."""
+    timeout = limits.timeouts[TASK_FUNCTION[task]]
+    return ((1 + limits.max_retries) * timeout
+            + retry_delays(limits.retry_interval_seconds, limits.max_retries, limits.backoff_rate)
+            + _quick_retries())
+
+
+def node_tasks(node: dict[str, Any], limits: WorkflowLimits) -> list[str]:
+    task = NODE_TASK.get(str(node.get("type")))
+    if task is None:
+        return []
+    tasks = [task]
+    if node.get("type") == "intelligence":
+        own = (node.get("config") or {}).get("fallback")
+        if own is True or (not isinstance(own, bool) and limits.fallback_enabled):
+            tasks.append(FALLBACK_TASK)
+    return tasks
+
+
+def worst_case(nodes: list[dict[str, Any]], limits: WorkflowLimits) -> list[tuple[str, float]]:
+    """For each compiled node, in order: (node id, worst-case seconds of the run up to and including it)."""
+    total = RUN_RECORD_TASKS * (QUICK_ATTEMPT_SECONDS + _quick_retries())
+    out = []
+    for node in nodes:
+        total += sum(task_seconds(t, limits) for t in node_tasks(node, limits))
+        out.append((str(node.get("id")), total))
+    return out
+
+
+def check_duration(nodes: list[dict[str, Any]], limits: WorkflowLimits) -> float:
+    """The run's worst case in seconds, or ConfigurationError (400) naming the
+    first node that takes it past the workflow's limit."""
+    steps = worst_case(nodes, limits)
+    for node_id, seconds in steps:
+        if seconds > limits.limit_seconds:
+            raise ConfigurationError(
+                f"node {node_id!r} takes the worst-case run to {seconds:.0f} s (every attempt of every stage "
+                f"running to its function timeout, {limits.max_retries} retries each), past the "
+                f"{limits.workflow_type} workflow's limit of {limits.limit_seconds} s: use fewer nodes, or "
+                "deploy with a smaller StageMaxRetries / StageRetryIntervalSeconds, or WorkflowType=STANDARD",
+                details={"node": node_id, "worst_case_seconds": round(seconds), "limit_seconds": limits.limit_seconds})
+    return steps[-1][1] if steps else RUN_RECORD_TASKS * (QUICK_ATTEMPT_SECONDS + _quick_retries())
