@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def clean_text(text: str) -> str:
     """``text`` with every lone surrogate replaced by U+FFFD (pairs are joined).
@@ -25,3 +27,15 @@ def truncate_utf8(text: str, limit: int) -> str:
     note = f" … [truncated: {len(data)} bytes, the limit is {limit}; the full text is in the raw payload]"
     keep = max(0, limit - len(note.encode("utf-8")))
     return data[:keep].decode("utf-8", "ignore") + note
+
+
+def clean_json(value: Any) -> Any:
+    """``value`` (parsed JSON) with :func:`clean_text` applied to every string
+    and key; numbers and nesting untouched."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from signalfire.text import clean_text, truncate_utf8
+from signalfire.text import clean_json, clean_text, truncate_utf8
 from signalfire.timeutil import utcnow
 
 #: A description longer than this (UTF-8 bytes) is stored cut, with a note;
@@ -135,6 +135,11 @@ class ParsedAlert(BaseModel):
     @classmethod
     def _desc(cls, v: Any) -> str:
         return "" if v is None else truncate_utf8(clean_text(str(v)), MAX_DESCRIPTION_BYTES)
+
+    @field_validator("raw_payload", mode="after")
+    @classmethod
+    def _raw(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return clean_json(v)  # type: ignore[no-any-return]
 
     @field_validator("fingerprint", "name", mode="before")
     @classmethod

@@ -95,6 +95,11 @@ def make_resolver() -> SignalfireResolver:
         return error_response(400, "BadRequestError", "; ".join(problems) or "invalid request",
                               {"errors": problems})
 
+    @app.exception_handler(RecursionError)
+    def _too_deep(exc: RecursionError) -> Response:
+        # Only a request nested thousands of levels deep gets here (JSON parsing).
+        return error_response(400, "BadRequestError", "body nests too deeply; send at most 64 levels of JSON")
+
     @app.exception_handler(UnicodeDecodeError)
     def _not_utf8(exc: UnicodeDecodeError) -> Response:
         return error_response(400, "BadRequestError", "body is not UTF-8 text; send JSON")
