@@ -53,7 +53,7 @@ def test_a_request_out_of_time_answers_503_and_sends_nothing(moto_stack):
     sent: list[str] = []
     for service in ("dynamodb", "secretsmanager", "stepfunctions"):
         aws.client(service).meta.events.register("before-send", lambda **kw: sent.append("x"))
-    event = http_event("POST", "/alerts/webhook/", {"name": "Late"}, route_key="POST /alerts/webhook/")
+    event = http_event("POST", "/alerts/webhook/", {"name": "Late"})
     reply = handler("IngestFunction")(event, ShortContext(3_000))
     assert reply["statusCode"] == 503 and "retry" in reply["body"]
     assert sent == []  # the guard stops the attempt before it is sent
@@ -61,3 +61,57 @@ def test_a_request_out_of_time_answers_503_and_sends_nothing(moto_stack):
     # With the function's full time the same request goes through.
     ok = handler("IngestFunction")(event, ShortContext(25_000))
     assert ok["statusCode"] == 202
+
+
+def test_the_workflow_type_can_change_on_a_stack_update_and_express_logs():
+    """StateMachineType changes need a replacement, and CloudFormation cannot
+    replace a resource with a custom name: so no fixed Name.  Express keeps no
+    history: its events go to a log group."""
+    from signalfire_local.template import load_yaml
+
+    doc = load_yaml(ROOT / "template.yaml")
+    machine = doc["Resources"]["PipelineStateMachine"]["Properties"]
+    assert "Name" not in machine and machine["Type"] == {"Ref": "WorkflowType"}
+    assert doc["Parameters"]["WorkflowType"]["AllowedValues"] == ["STANDARD", "EXPRESS"]
+    logging = machine["Logging"]
+    assert logging["IncludeExecutionData"] is False
+    group = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
+    assert doc["Resources"][group["Fn::GetAtt"][0]]["Type"] == "AWS::Logs::LogGroup"
+    statements = [p for p in machine["Policies"] if "Statement" in p]
+    assert any("logs:CreateLogDelivery" in s["Action"] for p in statements for s in p["Statement"])
+    # Nothing may name the machine by a fixed ARN either.
+    assert "stateMachine:${AWS::StackName}" not in (ROOT / "template.yaml").read_text()
+
+
+def _pipeline(nodes: list[dict]) -> dict:
+    return {"version": "1.0", "nodes": nodes}
+
+
+def test_express_refuses_a_definition_past_five_minutes_when_it_is_saved(moto_stack, monkeypatch):
+    from signalfire import services
+
+    monkeypatch.setenv("SIGNALFIRE_WORKFLOW_TYPE", "EXPRESS")
+    services.reset()
+    long = _pipeline([{"id": "ctx", "type": "context", "config": {}, "next": "ai"},
+                      {"id": "ai", "type": "intelligence", "config": {}, "next": "tell"},
+                      {"id": "tell", "type": "notify", "config": {}}])
+    r = api("POST", "/pipelines/", body={"name": "too-long", "config": long})
+    assert r.status == 400 and "'ai'" in r.json["message"] and "300 s" in r.json["message"], r
+    assert r.json["details"]["node"] == "ai"
+    assert api("GET", "/pipelines/too-long").status == 404  # nothing saved
+    dry = api("POST", "/pipelines/validate", body=long)
+    assert dry.status == 400 and dry.json["details"]["node"] == "ai"
+    short = _pipeline([{"id": "tell", "type": "notify", "config": {}}])
+    ok = api("POST", "/pipelines/", body={"name": "short", "config": short})
+    assert ok.status == 201, ok
+    assert api("POST", "/pipelines/validate", body=short).json["worst_case_seconds"] <= 300
+    grown = api("PUT", "/pipelines/short", body={"config": long})
+    assert grown.status == 400 and grown.json["details"]["node"] == "ai"
+    assert api("GET", "/pipelines/short").json["config"] == api("GET", "/pipelines/short").json["config"]
+
+
+def test_standard_accepts_the_same_definition(moto_stack):
+    long = _pipeline([{"id": "ctx", "type": "context", "config": {}, "next": "ai"},
+                      {"id": "ai", "type": "intelligence", "config": {}, "next": "tell"},
+                      {"id": "tell", "type": "notify", "config": {}}])
+    assert api("POST", "/pipelines/", body={"name": "standard-long", "config": long}).status == 201
