@@ -79,3 +79,14 @@ def test_a_conflicting_action_with_a_note_stores_no_note(moto_stack):
     r = api("POST", f"/incidents/{inc}/acknowledge", body={"note": "too late"})
     assert r.status == 409
     assert api("GET", f"/incidents/{inc}").json["notes"] == []
+
+
+def test_the_analysis_reads_the_notes_from_their_own_items(moto_stack):
+    from signalfire import services
+
+    inc = _incident()
+    for text in ("first look: disk", "second look: it was the log rotation"):
+        assert api("POST", f"/incidents/{inc}/notes", body={"text": text}).status == 200
+    incident = services.alert_store().get_incident(inc)
+    request = services.intelligence().build_request(incident, services.alert_store().incident_alerts(inc))
+    assert request.notes == ["first look: disk", "second look: it was the log rotation"]

@@ -128,9 +128,11 @@ def validate_config(provider: str, config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def notes_of(incident: Incident | None) -> list[str]:
-    notes = (incident.metadata.get("notes") if incident else None) or []
-    return [str(n.get("text", "")) if isinstance(n, dict) else str(n) for n in notes if n]
+def notes_of(alerts: AlertStore, incident: Incident | None) -> list[str]:
+    """The incident's notes (items of their own, oldest first), as text."""
+    if incident is None or not incident.note_count:
+        return []
+    return [n.text for n in alerts.incident_notes(incident.id)]
 
 
 def failing_checks(outputs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -260,7 +262,7 @@ class IntelligenceService:
     def build_request(self, incident: Incident | None, alerts: list[Alert], *,
                       checks: list[dict[str, Any]] | None = None, analysis_type: str = "incident") -> AnalysisRequest:
         hosts, missing = self.host_contexts(hosts_of(alerts))
-        return AnalysisRequest(incident=incident, alerts=alerts, notes=notes_of(incident), hosts=hosts,
+        return AnalysisRequest(incident=incident, alerts=alerts, notes=notes_of(self.alerts, incident), hosts=hosts,
                                hosts_without_data=missing, checks=checks or [], analysis_type=analysis_type)
 
     def run(self, provider: BaseProvider, request: AnalysisRequest, *, trace_id: str = "", pipeline_run_id: str = "",
