@@ -150,7 +150,7 @@ def test_ai_failure_falls_back_to_the_local_provider(local):
     assert analyze[1]["output_snapshot"]["provider"] == "local"
     assert analyze[1]["output_snapshot"]["fallback_used"] is True
     message = outbox_for(local, run["run_id"])[0]
-    assert "fallback" in message["message"]
+    assert "Analysis (local, fallback)" in message["text"]
 
 
 def test_resume_after_the_cause_is_fixed_does_not_deliver_twice(local, tmp_path):
