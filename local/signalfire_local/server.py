@@ -7,6 +7,8 @@ import base64
 import json
 import re
 import socket
+import sys
+import threading
 import time
 import traceback
 import uuid
@@ -19,6 +21,33 @@ from signalfire_local.template import ACCOUNT
 
 # API Gateway HTTP APIs refuse bodies over 10 MB before any Lambda runs.
 APIGW_MAX_BODY = 10 * 1024 * 1024
+#: An HTTP API integration gets 30 s, and the quota cannot be raised (docs/aws-fidelity.md).
+APIGW_TIMEOUT_SECONDS = 30.0
+
+
+def invoke_within(stack: LocalStack, function: str, event: dict[str, Any]) -> tuple[int, Any]:
+    """Run ``function`` as API Gateway waits for it: (200, result), or the
+    status API Gateway answers when the function fails (500) or has not
+    answered within the API's 30 s, counted from the request's arrival as on
+    AWS (503).  A late handler is not stopped (Lambda would stop it at its
+    own Timeout): it finishes in the background, and a warning says so."""
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            done["result"] = stack.invoke(function, event)
+        except Exception:  # a crash in a handler is a 500, as API Gateway answers it
+            traceback.print_exc()
+            done["error"] = True
+
+    worker = threading.Thread(target=run, name=f"invoke-{function}", daemon=True)
+    worker.start()
+    worker.join(APIGW_TIMEOUT_SECONDS)
+    if worker.is_alive():
+        print(f"signalfire local: {function} has not answered within the HTTP API's {APIGW_TIMEOUT_SECONDS:.0f} s; "
+              "API Gateway answers 503 and does not wait (docs/aws-fidelity.md)", file=sys.stderr)
+        return 503, None
+    return (500, None) if "error" in done else (200, done.get("result"))
 _TOKEN_RE = re.compile(r"([?&]token=)[^&\s]*")
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
 
@@ -124,13 +153,13 @@ def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 3000) ->
                 headers[key] = f"{headers[key]},{value}" if key in headers else value
             event = build_event(found.route_key, self.command, split.path, split.query, headers, body,
                                 found.path_parameters, self.client_address[0])
-            try:
-                result = stack.invoke(found.function, event)
-            except Exception:  # a crash in a handler is a 500, as API Gateway answers it
-                traceback.print_exc()
+            status, result = invoke_within(stack, found.function, event)
+            if status == 500:
                 self._json(500, {"message": "Internal Server Error"})
-                return
-            self._send_result(result)
+            elif status == 503:
+                self._json(503, {"message": "Service Unavailable"})
+            else:
+                self._send_result(result)
 
         def _send_result(self, result: Any) -> None:
             if not isinstance(result, dict) or "statusCode" not in result:

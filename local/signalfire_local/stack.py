@@ -15,6 +15,7 @@ import queue
 import secrets
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -75,9 +76,16 @@ class LambdaContext:
         self.log_group_name = f"/aws/lambda/{fn.name}"
         self.log_stream_name = "local"
         self._timeout = fn.timeout
+        self.start()
+
+    def start(self) -> None:
+        """The clock starts when an execution environment takes the event
+        (the pool calls this), not while the event waits for one."""
+        self._deadline = time.monotonic() + self._timeout
 
     def get_remaining_time_in_millis(self) -> int:
-        return self._timeout * 1000
+        """Counts down from the function's Timeout, as in Lambda."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 _IMPORT_LOCK = threading.Lock()
@@ -134,6 +142,9 @@ class HandlerPool:
             with self._lock:
                 may_grow = self._created < self.size
             handler = self._new() if may_grow else self._free.get()
+        start = getattr(context, "start", None)
+        if start is not None:
+            start()
         try:
             return handler(event, context)
         finally:
