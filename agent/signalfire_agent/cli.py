@@ -30,6 +30,22 @@ def _checker_list(text: str) -> list[str]:
     return names
 
 
+def _setting(text: str) -> tuple[str, str, object]:
+    import tomllib
+
+    target, sep, raw = text.partition("=")
+    checker, dot, key = target.strip().partition(".")
+    if not sep or not dot or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: write CHECKER.KEY=VALUE, e.g. cpu.warning_threshold=80")
+    if checker not in CHECKER_REGISTRY:
+        raise argparse.ArgumentTypeError(f"unknown checker {checker!r}; known: {', '.join(CHECKER_REGISTRY)}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word is a string
+    return checker, key.strip(), value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="signalfire-agent", description=__doc__)
     p.add_argument("--version", action="version", version=f"signalfire-agent {__version__}")
@@ -38,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--config", help="TOML config file (flags override it)")
     common.add_argument("--hostname", help="host name to report (default: this machine's)")
     common.add_argument("--checkers", type=_checker_list, help="comma-separated checkers to run")
+    common.add_argument("--set", dest="settings", action="append", type=_setting, default=[], metavar="CHECKER.KEY=VALUE",
+                        help="override one checker setting, VALUE in TOML syntax (repeatable), "
+                             "e.g. --set disk.paths='[\"/\", \"/var\"]' --set cpu.warning_threshold=80")
     common.add_argument("-v", "--verbose", action="store_true", help="one line per cycle")
     run = sub.add_parser("run", parents=[common], help="check and post to signalfire (loop, or --once for cron)")
     run.add_argument("--once", action="store_true", help="one cycle, then exit (for cron)")
@@ -54,7 +73,10 @@ def _config(args: argparse.Namespace) -> AgentConfig:
     overrides: dict[str, Any] = {"hostname": args.hostname, "checkers": args.checkers}
     for key in ("interval", "api_url", "token", "spool_dir"):
         overrides[key] = getattr(args, key, None)
-    return load(args.config, overrides)
+    cfg = load(args.config, overrides)
+    for checker, key, value in args.settings:
+        cfg.checker.setdefault(checker, {})[key] = value
+    return cfg
 
 
 def cmd_check(args: argparse.Namespace) -> int:

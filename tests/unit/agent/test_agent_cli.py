@@ -144,3 +144,16 @@ def test_scanners_run_in_a_child_process_and_come_back_intact(tmp_path: Path) ->
     assert [r.checker_name for r in results] == ["disk_common", "disk_macos"]
     assert results[0].metrics["scanned"][str(tmp_path)]["entries"] == 1 and results[0].executed_at > 0
     assert results[0].warning_threshold == 5000.0
+
+
+def test_set_overrides_one_checker_setting_from_the_command_line(tmp_path: Path) -> None:
+    path = write(tmp_path, 'checkers = ["disk"]\n[checker.disk]\npaths = ["/nope"]\nwarning_threshold = 85\n')
+    out = run_cli("check", "--json", "--config", path, "--set", f'disk.paths=["{tmp_path}"]',
+                  "--set", "disk.critical_threshold=99.5")
+    (disk,) = json.loads(out.stdout)["results"]
+    assert list(disk["metrics"]["disks"]) == [str(tmp_path)]
+    assert (disk["warning_threshold"], disk["critical_threshold"]) == (85.0, 99.5)
+    bad = run_cli("check", "--set", "gpu.x=1")
+    assert bad.returncode == 2 and "unknown checker 'gpu'" in bad.stderr
+    typo = run_cli("check", "--checkers", "disk", "--set", "disk.pathz=[]")
+    assert typo.returncode == 64 and "unknown setting(s) pathz" in typo.stderr
