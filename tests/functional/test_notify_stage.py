@@ -48,7 +48,7 @@ def test_no_configuration_delivers_to_the_console(sf):  # noqa: F811
     assert sf.wait(run_id)["run"].status == "NOTIFIED"
     assert _deliveries(run_id) == {"console": "delivered"} and sf.delivered(run_id) == ["notify"]
     line = json.loads(sf.outbox.read_text().splitlines()[-1])
-    assert "Where:    web-1" in line["message"] and "disk / is 97% full" in line["message"]
+    assert "Where:    web-1" in line["text"] and line["message"] == "disk / is 97% full"
 
 
 def test_smtp_451_twice_then_accepted_is_exactly_one_email(sf):  # noqa: F811

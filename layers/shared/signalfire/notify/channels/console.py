@@ -31,9 +31,9 @@ class ConsoleChannel(Channel):
         from signalfire.observability import logger
 
         text = self.render(config, "template", "text", message)
-        # what the person reads: the rendered text (checks, analysis, links), not only the message field
-        record = {"title": message.title, "message": text, "severity": message.severity,
-                  "channel": message.channel, "event": message.event.value, "tags": message.tags}
+        # ``message`` is the seed field (the alert's own text); ``text`` is what the person reads
+        record = {"title": message.title, "message": message.message, "severity": message.severity,
+                  "channel": message.channel, "event": message.event.value, "tags": message.tags, "text": text}
         if self.runtime.local_mode:
             rule = "─" * config.width
             with _LOCK:
