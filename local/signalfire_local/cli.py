@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -83,8 +84,6 @@ Ctrl-C stops.""", flush=True)
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    import json
-
     from signalfire_local.openapi import build
 
     text = json.dumps(build(args.template), indent=2)

@@ -5,6 +5,10 @@ functions/ unchanged.
 Handlers reach the emulator through ordinary boto3 clients: ``mock_aws``
 patches botocore for the whole process, so the code cannot tell it is not
 in AWS.
+
+moto and boto3 are imported inside the functions that start the stack, not
+at module import: the template reader and ``signalfire openapi`` never need
+them, and importing moto alone takes about a second.
 """
 
 from __future__ import annotations

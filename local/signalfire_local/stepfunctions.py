@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import traceback
 import uuid
 import zipfile
@@ -199,8 +200,6 @@ def render_definition(spec_or_path: Mapping[str, Any] | str | Path,
         if isinstance(value, bool):
             value = "true" if value else "false"
         text = text.replace("${" + key + "}", str(value))
-    import re
-
     left = sorted(set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text)))
     if left:
         raise ValueError(f"{path}: no substitution for {', '.join(left)}")

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from signalfire import aws
+from signalfire.alerts.signatures import parse_keys
 from signalfire.errors import ForbiddenError, SignalfireError, StoreUnavailableError, UnauthorizedError
 from signalfire.settings import Settings
 
@@ -68,8 +69,6 @@ class TokenVerifier:
         """Per-driver webhook signing keys (empty when none are configured)."""
         if not self.settings.signing_secret:
             return {}
-        from signalfire.alerts.signatures import parse_keys
-
         raw = self._secret(self.settings.signing_secret)
         return parse_keys(raw if isinstance(raw, str | bytes) else None)
 

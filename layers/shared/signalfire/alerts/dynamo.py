@@ -37,7 +37,7 @@ from signalfire.alerts.models import (
     Severity,
 )
 from signalfire.alerts.store import AlertStore
-from signalfire.errors import ItemTooLargeError
+from signalfire.errors import ConcurrentUpdateError, ItemTooLargeError
 from signalfire.store.codec import MAX_ITEM_BYTES, item_size, pack_json, to_dynamo, unpack_json
 from signalfire.store.dynamo import DynamoTable, Page
 from signalfire.store.exceptions import ConditionFailed
@@ -231,8 +231,6 @@ class DynamoAlertStore(AlertStore):
                 return candidate, True
             except ConditionFailed:
                 continue
-        from signalfire.errors import ConcurrentUpdateError
-
         raise ConcurrentUpdateError("could not settle the open incident for an alert group; retry")
 
     def escalate_incident(self, incident_id: str, severity: Severity) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from signalfire import errors
 from signalfire.timeutil import parse_time
 
 
@@ -105,8 +107,6 @@ class PipelineRun(BaseModel):
 
 def _error_message(cause: str) -> str:
     """Step Functions gives a Lambda error's cause as the JSON error payload."""
-    import json
-
     try:
         payload = json.loads(cause)
     except ValueError:
@@ -117,8 +117,6 @@ def _error_message(cause: str) -> str:
 
 
 def _retryable_name(error_type: str) -> bool:
-    from signalfire import errors
-
     found = getattr(errors, error_type, None)
     if isinstance(found, type) and issubclass(found, errors.SignalfireError):
         return found.retryable

@@ -3,6 +3,7 @@ records, output storage, run status and signals.  Stage logic stays small."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import traceback
@@ -79,8 +80,6 @@ class StageOutcome:
 
 
 def snapshot(output: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     safe = redact(output)
     text = json.dumps(safe, default=str)
     if len(text) <= SNAPSHOT_LIMIT:
