@@ -10,20 +10,31 @@ import routes_intelligence
 import routes_notify
 import routes_pipelines
 import routes_runs
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from signalfire import services
 from signalfire.alerts.drivers import DRIVERS
-from signalfire.alerts.incidents import ListQuery
+from signalfire.alerts.incidents import (
+    AlertDetail,
+    AlertListQuery,
+    AlertSummary,
+    IncidentDetail,
+    IncidentListQuery,
+    NoteAdded,
+    RejectedSummary,
+)
+from signalfire.alerts.models import Incident, RejectedPayload
 from signalfire.auth import Role
-from signalfire.errors import BadRequestError
 from signalfire.handlers.resolver import make_resolver
 from signalfire.observability import logger, metrics, tracer
+from signalfire.pagination import PageOut, PageQuery
 
-app = make_resolver()
+# Every route needs the admin token but what a sender (webhook/agent token) may
+# call: the senders' health check and agent check-ins (GET /checks/ is admin).
+app = make_resolver(Role.ADMIN, json_bodies=True, roles={"/alerts/webhook": Role.SENDER, "POST /checks": Role.SENDER})
 
 app.include_router(routes_notify.router)
 app.include_router(routes_pipelines.router)
@@ -32,70 +43,56 @@ app.include_router(routes_runs.router)
 app.include_router(routes_checks.router)
 
 
-# What a sender (webhook/agent token) may call; every other route needs the
-# admin token.  The sender routes check the sender token themselves.
-_SENDER_ROUTES = {"/alerts/webhook"}
-_SENDER_CALLS = {("POST", "/checks")}  # agent check-ins: POST only (GET /checks/ is admin)
+AlertQuery = Annotated[AlertListQuery, Query()]
+IncidentQuery = Annotated[IncidentListQuery, Query()]
 
 
-def _admin_only(app_, next_middleware):  # type: ignore[no-untyped-def]
-    event = app.current_event
-    path = event.path.rstrip("/")
-    if path not in _SENDER_ROUTES and (event.request_context.http.method, path) not in _SENDER_CALLS:
-        app.require(Role.ADMIN)
-    return next_middleware(app_)
-
-
-app.use(middlewares=[_admin_only])
-
-
-Limit = Annotated[int, Query(ge=1, le=200)]
+class WebhookHealth(BaseModel):
+    status: str
+    drivers: list[str]
 
 
 @app.get("/alerts/webhook")
-def webhook_health() -> dict:
+def webhook_health() -> WebhookHealth:
     """The senders' health check (seed: GET /alerts/webhook/).  Served here,
     not by the ingest function: on AWS a GET for /alerts/webhook/ can only
     reach the owner of ANY /{proxy+} (docs/aws-fidelity.md)."""
-    app.require(Role.SENDER)
-    return {"status": "ok", "drivers": list(DRIVERS)}
+    return WebhookHealth(status="ok", drivers=list(DRIVERS))
 
 
 @app.get("/alerts")
-def list_alerts(status: str | None = None, severity: str | None = None, source: str | None = None,
-                since: str | None = None, limit: Limit = 50, next_token: str | None = None) -> dict:
-    q = ListQuery(status=status, severity=severity, source=source, since=since, limit=limit, next_token=next_token)
-    return services.alert_queries().list_alerts(q).model_dump(mode="json")
+def list_alerts(query: AlertQuery) -> PageOut[AlertSummary]:
+    return services.alert_queries().list_alerts(query)
 
 
 @app.get("/alerts/rejected")
-def list_rejected(limit: Limit = 50, next_token: str | None = None) -> dict:
-    return services.alert_queries().list_rejected(limit, next_token).model_dump(mode="json")
+def list_rejected(query: Annotated[PageQuery, Query()]) -> PageOut[RejectedSummary]:
+    return services.alert_queries().list_rejected(query)
 
 
 @app.get("/alerts/rejected/<rejected_id>")
-def get_rejected(rejected_id: str) -> dict:
-    return services.alert_queries().get_rejected(rejected_id).model_dump(mode="json")
+def get_rejected(rejected_id: str) -> RejectedPayload:
+    return services.alert_queries().get_rejected(rejected_id)
 
 
 @app.get("/alerts/<alert_id>")
-def get_alert(alert_id: str) -> dict:
-    return services.alert_queries().get_alert(alert_id).model_dump(mode="json")
+def get_alert(alert_id: str) -> AlertDetail:
+    return services.alert_queries().get_alert(alert_id)
 
 
 @app.get("/incidents")
-def list_incidents(status: str | None = None, severity: str | None = None, since: str | None = None,
-                   limit: Limit = 50, next_token: str | None = None) -> dict:
-    q = ListQuery(status=status, severity=severity, since=since, limit=limit, next_token=next_token)
-    return services.incidents().list(q).model_dump(mode="json")
+def list_incidents(query: IncidentQuery) -> PageOut[Incident]:
+    return services.incidents().list(query)
 
 
 @app.get("/incidents/<incident_id>")
-def get_incident(incident_id: str) -> dict:
-    return services.incidents().get(incident_id).model_dump(mode="json")
+def get_incident(incident_id: str) -> IncidentDetail:
+    return services.incidents().get(incident_id)
 
 
 class ActionBody(BaseModel):
+    """Who acts, and an optional note added with the change (the body may be empty)."""
+
     by: str = ""
     note: str = ""
 
@@ -105,41 +102,38 @@ class NoteBody(BaseModel):
     by: str = ""
 
 
-def _action_body() -> ActionBody:
-    raw = app.raw_body().strip()
-    if not raw:
-        return ActionBody()
-    try:
-        return ActionBody.model_validate_json(raw)
-    except ValidationError as exc:
-        raise BadRequestError(f"body must be a JSON object like {{\"by\": \"alice\", \"note\": \"...\"}}: {exc.errors()[0]['msg']}") from None
+Action = Annotated[ActionBody, Body()]
+NO_ACTION_BODY = ActionBody()  # an empty body: nobody named, no note
+
+
+class IncidentChanged(Incident):
+    """The incident after the change, and the run that tells its channels (PagerDuty & co.)."""
+
+    run_ids: list[str]
 
 
 @app.post("/incidents/<incident_id>/acknowledge")
-def acknowledge(incident_id: str) -> dict:
-    b = _action_body()
-    incident = services.incidents().transition(incident_id, "acknowledge", b.by, b.note)
-    run_id = services.launcher().start_incident_update(incident_id, "acknowledged")  # tells PagerDuty & co.
-    return {**incident.model_dump(mode="json"), "run_ids": [run_id]}
+def acknowledge(incident_id: str, body: Action = NO_ACTION_BODY) -> IncidentChanged:
+    incident = services.incidents().transition(incident_id, "acknowledge", body.by, body.note)
+    run_id = services.launcher().start_incident_update(incident_id, "acknowledged")
+    return IncidentChanged(**dict(incident), run_ids=[run_id])
 
 
 @app.post("/incidents/<incident_id>/resolve")
-def resolve(incident_id: str) -> dict:
-    b = _action_body()
-    incident = services.incidents().transition(incident_id, "resolve", b.by, b.note)
+def resolve(incident_id: str, body: Action = NO_ACTION_BODY) -> IncidentChanged:
+    incident = services.incidents().transition(incident_id, "resolve", body.by, body.note)
     run_id = services.launcher().start_incident_update(incident_id, "resolved")
-    return {**incident.model_dump(mode="json"), "run_ids": [run_id]}
+    return IncidentChanged(**dict(incident), run_ids=[run_id])
 
 
 @app.post("/incidents/<incident_id>/close")
-def close(incident_id: str) -> dict:
-    b = _action_body()
-    return services.incidents().transition(incident_id, "close", b.by, b.note).model_dump(mode="json")
+def close(incident_id: str, body: Action = NO_ACTION_BODY) -> Incident:
+    return services.incidents().transition(incident_id, "close", body.by, body.note)
 
 
 @app.post("/incidents/<incident_id>/notes")
-def add_note(incident_id: str, body: NoteBody) -> dict:
-    return services.incidents().add_note(incident_id, body.text, body.by).model_dump(mode="json")
+def add_note(incident_id: str, body: Annotated[NoteBody, Body()]) -> NoteAdded:
+    return services.incidents().add_note(incident_id, body.text, body.by)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

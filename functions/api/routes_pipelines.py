@@ -13,20 +13,24 @@ POST   /pipelines/<name>/deactivate
 
 from __future__ import annotations
 
-import base64
-from typing import Any
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from signalfire import services
-from signalfire.alerts.webhooks import parse_json_body
 from signalfire.errors import BadRequestError
+from signalfire.pagination import PageOut, PageQuery
 from signalfire.pipelines.budget import check_duration
 from signalfire.pipelines.compile import compile_definition
 from signalfire.pipelines.models import PipelineDefinition
 
 router = APIGatewayHttpRouter()
+
+#: A config is checked by the store (pipelines/validation.py), whose errors name the node at fault.
+Config = Annotated[dict[str, Any], Field(description="the pipeline config {version, defaults, nodes}: "
+                                                     "docs/pipelines.md, and the PipelineConfig schema")]
 
 
 class CreateBody(BaseModel):
@@ -34,7 +38,7 @@ class CreateBody(BaseModel):
 
     name: str
     description: str = Field(default="", max_length=2000)
-    config: dict[str, Any]
+    config: Config
     tags: dict[str, Any] = Field(default_factory=dict)
     activate: bool = True
     created_by: str = Field(default="", max_length=256)
@@ -43,7 +47,7 @@ class CreateBody(BaseModel):
 class UpdateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    config: dict[str, Any]
+    config: Config
     description: str | None = Field(default=None, max_length=2000)
     tags: dict[str, Any] | None = None
     activate: bool = True
@@ -56,35 +60,21 @@ class ActivateBody(BaseModel):
     version: int = Field(ge=1)
 
 
-def _raw_json() -> Any:
-    """The body as JSON (None when empty); not UTF-8, not JSON or nested too
-    deeply is a 400."""
-    raw = _raw_body()
-    return parse_json_body(raw) if raw.strip() else None
+class Validated(BaseModel):
+    valid: bool
+    nodes: list[dict[str, Any]]
+    count: int
+    #: the compiled pipeline's worst case, checked against the workflow's limit
+    worst_case_seconds: int
 
 
-def _raw_body() -> bytes:
-    event = router.current_event
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
-    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+class Versions(BaseModel):
+    name: str
+    items: list[PipelineDefinition]
 
 
-def _body(model: type[BaseModel], *, allow_empty: bool = False) -> Any:
-    data = _raw_json()
-    if data is None:
-        if allow_empty:
-            return model.model_validate({})
-        raise BadRequestError("a JSON body is required")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()))
-            problems.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
-        raise BadRequestError("; ".join(problems), details={"errors": problems}) from None
+ValidateBody = Annotated[dict[str, Any], Body(description='a pipeline config {"version", "nodes"} '
+                                                          'or {"config": {...}}')]
 
 
 def _check_providers(config: dict[str, Any]) -> None:
@@ -111,80 +101,55 @@ def _check_channels(config: dict[str, Any]) -> None:
                               "POST /notify/channels/ or fix the node's channels")
 
 
-def _query_int(name: str, default: int | None, lo: int, hi: int | None = None) -> int | None:
-    raw = router.current_event.get_query_string_value(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequestError(f"{name} must be an integer") from None
-    if value < lo or (hi is not None and value > hi):
-        raise BadRequestError(f"{name} must be between {lo} and {hi}" if hi else f"{name} must be >= {lo}")
-    return value
-
-
-def _out(d: PipelineDefinition) -> dict[str, Any]:
-    return d.model_dump(mode="json")
-
-
 @router.get("/pipelines")
-def list_pipelines() -> dict:
-    limit = _query_int("limit", 50, 1, 200) or 50
-    token = router.current_event.get_query_string_value("next_token") or None
-    page = services.pipeline_store().list(limit=limit, next_token=token)
-    return {"items": [_out(d) for d in page.items], "next_token": page.next_token}
+def list_pipelines(query: Annotated[PageQuery, Query()]) -> PageOut[PipelineDefinition]:
+    return PageOut[PipelineDefinition].of(services.pipeline_store().list(limit=query.limit,
+                                                                         next_token=query.next_token))
 
 
 @router.post("/pipelines/validate")
-def validate_pipeline() -> dict:
-    body = _raw_json()
-    if not isinstance(body, dict):
-        raise BadRequestError('body must be a pipeline config {"version", "nodes"} or {"config": {...}}')
+def validate_pipeline(body: ValidateBody) -> Validated:
     config = body["config"] if "config" in body and "nodes" not in body else body
+    if not isinstance(config, dict):
+        raise BadRequestError('body must be a pipeline config {"version", "nodes"} or {"config": {...}}')
     nodes = compile_definition(config)
     _check_providers(config)
     _check_channels(config)
     seconds = check_duration(nodes, services.get_settings().workflow_limits())
-    return {"valid": True, "nodes": nodes, "count": len(nodes), "worst_case_seconds": round(seconds)}
+    return Validated(valid=True, nodes=nodes, count=len(nodes), worst_case_seconds=round(seconds))
 
 
-@router.post("/pipelines")
-def create_pipeline() -> tuple[dict, int]:
-    b: CreateBody = _body(CreateBody)
-    _check_providers(b.config)
-    _check_channels(b.config)
-    created = services.pipeline_store().create(b.name, b.config, description=b.description, tags=b.tags,
-                                      created_by=b.created_by, activate=b.activate)
-    return _out(created), 201
+@router.post("/pipelines", status_code=201)
+def create_pipeline(body: Annotated[CreateBody, Body()]) -> PipelineDefinition:
+    _check_providers(body.config)
+    _check_channels(body.config)
+    return services.pipeline_store().create(body.name, body.config, description=body.description, tags=body.tags,
+                                            created_by=body.created_by, activate=body.activate)
 
 
 @router.get("/pipelines/<name>")
-def get_pipeline(name: str) -> dict:
-    return _out(services.pipeline_store().get(name, _query_int("version", None, 1)))
+def get_pipeline(name: str, version: Annotated[int | None, Query(ge=1)] = None) -> PipelineDefinition:
+    return services.pipeline_store().get(name, version)
 
 
 @router.put("/pipelines/<name>")
-def update_pipeline(name: str) -> dict:
-    b: UpdateBody = _body(UpdateBody)
-    _check_providers(b.config)
-    _check_channels(b.config)
-    return _out(services.pipeline_store().update(name, b.config, description=b.description, tags=b.tags,
-                                        updated_by=b.created_by, activate=b.activate))
+def update_pipeline(name: str, body: Annotated[UpdateBody, Body()]) -> PipelineDefinition:
+    _check_providers(body.config)
+    _check_channels(body.config)
+    return services.pipeline_store().update(name, body.config, description=body.description, tags=body.tags,
+                                            updated_by=body.created_by, activate=body.activate)
 
 
 @router.get("/pipelines/<name>/versions")
-def pipeline_versions(name: str) -> dict:
-    versions = services.pipeline_store().history(name)
-    return {"name": name, "items": [_out(d) for d in versions]}
+def pipeline_versions(name: str) -> Versions:
+    return Versions(name=name, items=services.pipeline_store().history(name))
 
 
 @router.post("/pipelines/<name>/activate")
-def activate_pipeline(name: str) -> dict:
-    b: ActivateBody = _body(ActivateBody)
-    return _out(services.pipeline_store().activate(name, b.version))
+def activate_pipeline(name: str, body: Annotated[ActivateBody, Body()]) -> PipelineDefinition:
+    return services.pipeline_store().activate(name, body.version)
 
 
 @router.post("/pipelines/<name>/deactivate")
-def deactivate_pipeline(name: str) -> dict:
-    return _out(services.pipeline_store().deactivate(name))
+def deactivate_pipeline(name: str) -> PipelineDefinition:
+    return services.pipeline_store().deactivate(name)

@@ -4,41 +4,59 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from signalfire import services
-from signalfire.alerts.incidents import parse_limit, parse_since
-from signalfire.errors import BadRequestError
-from signalfire.runs.models import RunStatus
+from signalfire.alerts.incidents import Blank, Since, parse_since
+from signalfire.notify.store import Delivery
+from signalfire.pagination import PageOut, PageQuery
+from signalfire.runs.models import RunStatus, RunView, StageExecution
 from signalfire.runs.resume import resume_run
 
 router = APIGatewayHttpRouter()
-Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+class RunListQuery(PageQuery):
+    status: Annotated[RunStatus | None, Blank] = None
+    incident: str | None = Field(default=None, description="only the runs of this incident")
+    since: Since = None
+
+
+class DeliveryView(Delivery):
+    """A delivery as the API shows it: which worker holds the claim is internal."""
+
+    claimed_by: SkipJsonSchema[str] = Field(default="", exclude=True)
+
+
+class RunDetail(BaseModel):
+    run: RunView
+    stages: list[StageExecution]
+    #: one per (notify node, channel): delivered / failed / sending / skipped
+    deliveries: list[DeliveryView]
+
+
+class RunResumed(BaseModel):
+    run: RunView
 
 
 @router.get("/runs")
-def list_runs(status: str | None = None, incident: str | None = None, since: str | None = None,
-              limit: Limit = 50, next_token: str | None = None) -> dict:
-    if status and status not in RunStatus.__members__:
-        raise BadRequestError(f"unknown status {status!r}: use one of {', '.join(RunStatus.__members__)}")
-    page = services.run_store().list_runs(status=status, incident_id=incident, since=parse_since(since), limit=parse_limit(limit),
-                                 next_token=next_token)
-    items = [r.public() for r in page.items]
-    return {"items": items, "next_token": page.next_token, "count": len(items)}
+def list_runs(query: Annotated[RunListQuery, Query()]) -> PageOut[RunView]:
+    page = services.run_store().list_runs(status=query.status.value if query.status else None,
+                                          incident_id=query.incident, since=parse_since(query.since),
+                                          limit=query.limit, next_token=query.next_token)
+    return PageOut[RunView].of(page, RunView.of)
 
 
 @router.get("/runs/<run_id>")
-def get_run(run_id: str) -> dict:
+def get_run(run_id: str) -> RunDetail:
     store = services.run_store()
-    run = store.get_run(run_id)
-    deliveries = [d.model_dump(mode="json", exclude={"claimed_by"}) for d in services.delivery_store().deliveries(run_id)]
-    return {"run": run.public(), "stages": [s.model_dump(mode="json") for s in store.stages(run_id)],
-            "deliveries": deliveries}  # one per (notify node, channel): delivered / failed / sending / skipped
+    return RunDetail(run=RunView.of(store.get_run(run_id)), stages=store.stages(run_id),
+                     deliveries=[DeliveryView.model_validate(dict(d)) for d in services.delivery_store().deliveries(run_id)])
 
 
-@router.post("/runs/<run_id>/resume")
-def resume(run_id: str):  # noqa: ANN201 - a Response, unannotated for the OpenAPI validator
-    run = resume_run(run_id, services.launcher())
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body={"run": run.public()})
+@router.post("/runs/<run_id>/resume", status_code=202)
+def resume(run_id: str) -> RunResumed:
+    return RunResumed(run=RunView.of(resume_run(run_id, services.launcher())))

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from signalfire import __version__
+from signalfire.handlers.resolver import ErrorBody
 from signalfire_local.stack import PROJECT_ROOT, load_handler
 from signalfire_local.template import Template
 
@@ -34,5 +35,23 @@ def build(template_path: str | None = None) -> dict[str, Any]:
                        "description": "The same token, for senders that cannot set a header."},
     }
     document["security"] = [{"bearer": []}, {"queryToken": []}]
+    _error_responses(document)
     document["paths"] = dict(sorted(document.get("paths", {}).items()))
     return document
+
+
+def _error_responses(document: dict[str, Any]) -> None:
+    """Our resolver answers a request Powertools cannot validate with a 400
+    (handlers/resolver.py), never 422, and every error in one shape: say so."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(name, None)
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["400"] = {"description": "the request is not valid (the message says why)", **error}
+            responses["401"] = {"description": "no token, or an unknown one", **error}
+            responses["403"] = {"description": "a valid token of the wrong role", **error}

@@ -44,5 +44,5 @@ def webhook(body: Any, driver: str | None = None, **kw: Any) -> Reply:
 
 
 def api(method: str, path: str, body: Any = None, token: str | None = ADMIN_TOKEN,
-        query: dict[str, str] | None = None) -> Reply:
-    return call(method, path, body, token=token, query=query)
+        query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Reply:
+    return call(method, path, body, token=token, query=query, extra_headers=headers)

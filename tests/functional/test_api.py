@@ -87,3 +87,21 @@ def test_pipeline_routes_are_served_by_the_api_function(moto_stack):
     bad = api("POST", "/pipelines/", body={"name": "mine", "config": {"version": "1.0", "nodes": [
         {"id": "weird", "type": "bogus"}]}})
     assert bad.status == 400 and "weird" in bad.json["message"]
+
+
+def test_bodies_are_json_whatever_the_content_type_says(moto_stack):
+    """curl -d sends application/x-www-form-urlencoded; the management API reads JSON anyway."""
+    inc = _fire("CurlUser")["incidents"][0]["incident_id"]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    ack = api("POST", f"/incidents/{inc}/acknowledge", body={"by": "curl"}, headers=form)
+    assert ack.status == 200 and ack.json["acknowledged_by"] == "curl"
+    assert api("POST", f"/incidents/{inc}/notes", body={"text": "from curl"}, headers=form).status == 200
+
+
+def test_trailing_slashes_and_typed_answers(moto_stack):
+    inc = _fire("Slashes")["incidents"][0]["incident_id"]
+    assert api("GET", f"/incidents/{inc}/").json == api("GET", f"/incidents/{inc}").json
+    page = api("GET", "/incidents/", query={"limit": "1"}).json
+    assert set(page) == {"items", "next_token", "count"} and page["count"] == 1
+    alerts = api("GET", "/alerts", query={"status": ""}).json  # an empty filter is no filter
+    assert alerts["items"] and "raw_payload" not in alerts["items"][0] and "content_hash" not in alerts["items"][0]

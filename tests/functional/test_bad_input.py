@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handler_calls import api, webhook
-from support import ADMIN_TOKEN
+from support import ADMIN_TOKEN, WEBHOOK_TOKEN
 
 
 def test_no_token_is_401_and_wrong_token_is_401(moto_stack):
@@ -122,6 +122,14 @@ def test_bad_query_parameters_are_400(moto_stack):
     assert api("GET", "/alerts/", query={"limit": "0"}).status == 400
     assert api("GET", "/alerts/", query={"limit": "abc"}).status == 400
     assert api("GET", "/alerts/", query={"next_token": "@@@"}).status == 400
+
+
+def test_a_stranger_learns_nothing_from_validation(moto_stack):
+    """Powertools validates before our middleware runs; the answer is still 401/403."""
+    assert api("GET", "/alerts/", query={"limit": "0"}, token=None).status == 401
+    assert api("POST", "/pipelines", body=b"{oops", token=None).status == 401
+    assert api("POST", "/pipelines", body=b"{oops", token=WEBHOOK_TOKEN).status == 403
+    assert api("POST", "/pipelines", body=b"{oops").status == 400
 
 
 def test_unknown_ids_are_404(moto_stack):

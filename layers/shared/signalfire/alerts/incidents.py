@@ -12,10 +12,12 @@ Any other transition answers 409.  Notes can be added in every state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from signalfire.alerts.models import (
     MAX_BY_CHARS,
@@ -32,11 +34,12 @@ from signalfire.alerts.models import (
 from signalfire.alerts.store import AlertStore
 from signalfire.errors import BadRequestError, ConflictError, NotFoundError
 from signalfire.ids import new_id
+from signalfire.pagination import PageOut, PageQuery
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.text import clean_text
 from signalfire.timeutil import iso, parse_time, utcnow
 
-MAX_PAGE = 200
+M = TypeVar("M", bound=BaseModel)
 
 _TRANSITIONS: dict[str, tuple[IncidentStatus, set[IncidentStatus], str | None]] = {
     "acknowledge": (IncidentStatus.ACKNOWLEDGED, {IncidentStatus.OPEN}, "acknowledged_at"),
@@ -46,19 +49,39 @@ _TRANSITIONS: dict[str, tuple[IncidentStatus, set[IncidentStatus], str | None]] 
 }
 
 
-class ListQuery(BaseModel):
-    status: str | None = None
-    severity: str | None = None
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+#: ``?status=`` (empty) means no filter.
+Blank = BeforeValidator(_blank_is_none)
+Since = Annotated[str | None, Field(description="ISO-8601 time or epoch seconds: only items updated since")]
+
+
+class AlertListQuery(PageQuery):
+    status: Annotated[AlertStatus | None, Blank] = None
+    severity: Annotated[Severity | None, Blank] = None
     source: str | None = None
-    since: str | None = None
-    limit: int = 50
-    next_token: str | None = None
+    since: Since = None
 
 
-class PageOut(BaseModel):
-    items: list[dict[str, Any]]
-    next_token: str | None = None
-    count: int = 0
+class IncidentListQuery(PageQuery):
+    status: Annotated[IncidentStatus | None, Blank] = None
+    severity: Annotated[Severity | None, Blank] = None
+    since: Since = None
+
+
+class AlertSummary(Alert):
+    """An alert as lists show it: without its raw payload and content hash."""
+
+    raw_payload: SkipJsonSchema[dict[str, Any]] = Field(default_factory=dict, exclude=True)
+    content_hash: SkipJsonSchema[str] = Field(default="", exclude=True)
+
+
+class RejectedSummary(RejectedPayload):
+    """A rejected payload as lists show it: without the body (``GET /alerts/rejected/<id>`` has it)."""
+
+    body: SkipJsonSchema[str] = Field(default="", exclude=True)
 
 
 class IncidentDetail(BaseModel):
@@ -78,15 +101,6 @@ class AlertDetail(BaseModel):
     history: list[AlertHistory] = Field(default_factory=list)
 
 
-def _enum_value(kind: str, value: str | None, allowed: type) -> str | None:
-    if value in (None, ""):
-        return None
-    names = [m.value for m in allowed]  # type: ignore[attr-defined]
-    if value not in names:
-        raise BadRequestError(f"unknown {kind} {value!r}: use one of {', '.join(names)}")
-    return value
-
-
 def parse_since(value: str | None) -> str | None:
     if not value:
         return None
@@ -96,24 +110,16 @@ def parse_since(value: str | None) -> str | None:
     return iso(parsed)
 
 
-def parse_limit(value: int) -> int:
-    if value < 1 or value > MAX_PAGE:
-        raise BadRequestError(f"limit must be between 1 and {MAX_PAGE}")
-    return value
-
-
 class AlertQueries:
     def __init__(self, store: AlertStore) -> None:
         self.store = store
 
-    def list_alerts(self, q: ListQuery) -> PageOut:
+    def list_alerts(self, q: AlertListQuery) -> PageOut[AlertSummary]:
         page = self.store.list_alerts(
-            status=_enum_value("status", q.status, AlertStatus),
-            severity=_enum_value("severity", q.severity, Severity),
-            source=q.source or None, since=parse_since(q.since), limit=parse_limit(q.limit), next_token=q.next_token,
+            status=q.status.value if q.status else None, severity=q.severity.value if q.severity else None,
+            source=q.source or None, since=parse_since(q.since), limit=q.limit, next_token=q.next_token,
         )
-        items = [_alert_summary(a) for a in page.items]
-        return PageOut(items=items, next_token=page.next_token, count=len(items))
+        return PageOut[AlertSummary].of(page, _summary(AlertSummary))
 
     def get_alert(self, alert_id: str) -> AlertDetail:
         alert = self.store.get_alert(alert_id)
@@ -121,10 +127,9 @@ class AlertQueries:
             raise NotFoundError(f"no alert with id {alert_id!r}")
         return AlertDetail(alert=alert, history=self.store.alert_history(alert_id))
 
-    def list_rejected(self, limit: int, next_token: str | None) -> PageOut:
-        page = self.store.list_rejected(limit=parse_limit(limit), next_token=next_token)
-        items = [r.model_dump(mode="json", exclude={"body"}) for r in page.items]
-        return PageOut(items=items, next_token=page.next_token, count=len(items))
+    def list_rejected(self, q: PageQuery) -> PageOut[RejectedSummary]:
+        page = self.store.list_rejected(limit=q.limit, next_token=q.next_token)
+        return PageOut[RejectedSummary].of(page, _summary(RejectedSummary))
 
     def get_rejected(self, rejected_id: str) -> RejectedPayload:
         found = self.store.get_rejected(rejected_id)
@@ -133,22 +138,21 @@ class AlertQueries:
         return found
 
 
-def _alert_summary(alert: Alert) -> dict[str, Any]:
-    return alert.model_dump(mode="json", exclude={"raw_payload", "content_hash"})
+def _summary(model: type[M]) -> Callable[[BaseModel], M]:
+    """Convert a stored record to its list view (which leaves fields out)."""
+    return lambda record: model.model_validate(dict(record))
 
 
 class IncidentManager:
     def __init__(self, store: AlertStore) -> None:
         self.store = store
 
-    def list(self, q: ListQuery) -> PageOut:
+    def list(self, q: IncidentListQuery) -> PageOut[Incident]:
         page = self.store.list_incidents(
-            status=_enum_value("status", q.status, IncidentStatus),
-            severity=_enum_value("severity", q.severity, Severity),
-            since=parse_since(q.since), limit=parse_limit(q.limit), next_token=q.next_token,
+            status=q.status.value if q.status else None, severity=q.severity.value if q.severity else None,
+            since=parse_since(q.since), limit=q.limit, next_token=q.next_token,
         )
-        items = [i.model_dump(mode="json") for i in page.items]
-        return PageOut(items=items, next_token=page.next_token, count=len(items))
+        return PageOut[Incident].of(page)
 
     def get(self, incident_id: str) -> IncidentDetail:
         incident = self.store.get_incident(incident_id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from signalfire import errors
 from signalfire.timeutil import parse_time
@@ -86,10 +86,6 @@ class PipelineRun(BaseModel):
             return round((self.completed_at - self.started_at).total_seconds() * 1000, 1)
         return None
 
-    def public(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json")
-        data["total_duration_ms"] = self.total_duration_ms
-        return data
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> PipelineRun:
@@ -103,6 +99,19 @@ class PipelineRun(BaseModel):
             if isinstance(data.get(key), str):
                 data[key] = parse_time(data[key])
         return cls.model_validate(data)
+
+
+class RunView(PipelineRun):
+    """A run as the API shows it: the record and its total duration."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_duration_ms(self) -> float | None:
+        return super().total_duration_ms
+
+    @classmethod
+    def of(cls, run: PipelineRun) -> RunView:
+        return cls.model_validate(dict(run))
 
 
 def _error_message(cause: str) -> str:
