@@ -21,7 +21,16 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Status = Literal["ok", "warning", "critical", "unknown"]
 
 
-@router.post("/checks")
+#: The agent's batch is read raw so that a refused one can be kept with its
+#: reason; documented here, parsed by checks/service.py (CheckBatchIn).
+AGENT_BATCH = {"requestBody": {
+    "required": True,
+    "description": "an agent's check batch {hostname, agent_version, results, host?} (docs/agent.md)",
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+}}
+
+
+@router.post("/checks", openapi_extensions=AGENT_BATCH)
 def check_in():  # noqa: ANN201 - a Response, unannotated for the OpenAPI validator
     """An agent's batch: 202 when stored, 200 when it is one we already have."""
     event = router.current_event
