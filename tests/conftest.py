@@ -58,8 +58,15 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("SIGNALFIRE_WEBHOOK_TOKEN_SECRET", "sf/webhook")
         monkeypatch.setenv("SIGNALFIRE_ADMIN_TOKEN_SECRET", "sf/admin")
         monkeypatch.setenv("SIGNALFIRE_LOCAL", "true")
+        # The template's state machine exists (StartExecution really records an
+        # execution, idempotent by name) but moto does not run it here: the
+        # orchestration tests use the local stack for that.
+        from signalfire_local import stepfunctions
+
+        machine = stepfunctions.create_state_machine(template.state_machines()["PipelineStateMachine"])
+        monkeypatch.setenv("SIGNALFIRE_STATE_MACHINE_ARN", machine)
         services.reset()
-        yield {"table": spec["TableName"], "template": template}
+        yield {"table": spec["TableName"], "template": template, "state_machine": machine}
         services.reset()
 
 

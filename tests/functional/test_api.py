@@ -31,9 +31,10 @@ def test_incident_lifecycle_and_invalid_transitions(moto_stack):
 def test_manually_resolved_incident_is_not_reused_by_the_next_firing(moto_stack):
     first = _fire("Disk")["incidents"][0]["incident_id"]
     api("POST", f"/incidents/{first}/resolve")
-    # same alert, new content -> re-attached to a fresh incident, not the resolved one
+    # still firing, now escalated -> a fresh incident (and its run), never the resolved one
     again = _fire("Disk", severity="critical")
-    assert again["alerts"][0]["incident_id"] in (None, first) or again["incidents_created"] == 0
+    assert again["incidents_created"] == 1 and len(again["run_ids"]) == 1
+    assert again["alerts"][0]["incident_id"] not in (None, first)
     third = webhook({"name": "Disk2", "severity": "critical", "labels": {"host": "h9"}}).json
     assert third["incidents_created"] == 1
 

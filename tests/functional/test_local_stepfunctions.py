@@ -183,8 +183,10 @@ class Harness:
         self._seq += 1
         body = {"name": name or f"Probe{self._seq}", "severity": severity, "status": status,
                 "description": description, "labels": {"host": host}}
-        outcome = IngestService(services.alert_store()).process(parse_webhook(body, "generic"))
-        return services.launcher().start_for(outcome, pipeline)
+        launcher = services.launcher()
+        outcome = IngestService(services.alert_store()).process(parse_webhook(body, "generic"),
+                                                               launcher.pipeline_for("generic", pipeline))
+        return launcher.start_for(outcome)
 
     # -- then ----------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ class SignalfireError(Exception):
 
     http_status: int = 500
     retryable: bool = False
+    #: False for errors only the webhook / reconciler raise, never a stage (so
+    #: the ASL's Retry lists need not name them; tests/unit/test_asl_errors.py).
+    in_stages: bool = True
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -104,6 +107,13 @@ class ConcurrentUpdateError(TransientError):
     """An optimistic-lock write lost a race too many times."""
 
 
+class RunStartError(TransientError):
+    """StartExecution failed for a run the alert change owes.  The run stays
+    PENDING (owed): the sender's retry or the reconciler starts it."""
+
+    in_stages = False
+
+
 # --- pipeline stages (names matched by statemachine/pipeline.asl.json) -----------------
 
 
@@ -136,6 +146,14 @@ class DeliveryFailedError(SignalfireError):
     answer, a 5xx SMTP reply): retrying the same send cannot help."""
 
     http_status = 502
+
+
+class RunStalled(TransientError):
+    """A run made no progress within its deadline (RunDeadlineSeconds): its
+    execution never started, died outside our code, or hung.  The reconciler
+    records it; resume starts it again."""
+
+    in_stages = False
 
 
 class PipelineRunFailed(SignalfireError):

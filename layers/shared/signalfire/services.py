@@ -38,6 +38,7 @@ from signalfire.pipelines.dynamo import DynamoPipelineStore
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs.dynamo import DynamoRunStore
 from signalfire.runs.launcher import RunLauncher
+from signalfire.runs.reconcile import Reconciler
 from signalfire.runs.store import RunStore
 from signalfire.settings import get_settings
 from signalfire.store.dynamo import DynamoTable
@@ -70,13 +71,20 @@ def token_verifier() -> TokenVerifier:
 
 @lru_cache(maxsize=1)
 def launcher() -> RunLauncher:
-    return RunLauncher(run_store(), pipeline_store(), get_settings())
+    return RunLauncher(run_store(), pipeline_store(), get_settings(), alert_store())
+
+
+@lru_cache(maxsize=1)
+def reconciler() -> Reconciler:
+    return Reconciler(launcher())
 
 
 @lru_cache(maxsize=1)
 def webhook_service() -> WebhookService:
     signatures = SignatureVerifier(token_verifier().signing_keys)
-    return WebhookService(alert_store(), get_settings().max_body_bytes, launcher(), signatures)
+    settings = get_settings()
+    return WebhookService(alert_store(), settings.max_body_bytes, launcher(), signatures,
+                          quiet_period_seconds=settings.reopen_quiet_seconds)
 
 
 @lru_cache(maxsize=1)
@@ -162,7 +170,7 @@ def silent_host_sweep() -> SilentHostSweep:
 
 
 _FACTORIES = (get_settings, table, alert_store, run_store, pipeline_store, token_verifier, launcher,
-              webhook_service, alert_queries, incidents, intelligence_store, host_contexts, key_resolver,
+              reconciler, webhook_service, alert_queries, incidents, intelligence_store, host_contexts, key_resolver,
               intelligence, channel_store, delivery_store, notify_service, api_notify_service, check_store,
               check_bridge, checkin_service, check_queries, silent_host_sweep)
 

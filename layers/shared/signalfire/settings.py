@@ -35,6 +35,10 @@ class Settings(BaseModel):
     stage_timeouts: dict[str, int] = Field(default_factory=lambda: {"check": 30, "analyze": 120, "notify": 60,
                                                                     "transform": 30})
     secret_cache_seconds: int = 300
+    #: A firing alert whose incident was closed by hand opens a new one after this long.
+    reopen_quiet_seconds: int = Field(default=14400, ge=0)
+    #: A run with no progress for this long is restarted or failed by the reconciler.
+    run_deadline_seconds: int = Field(default=900, ge=60)
     local_mode: bool = False
 
     @field_validator("source_pipelines", "stage_timeouts", mode="before")
@@ -73,6 +77,8 @@ class Settings(BaseModel):
             "workflow_type": env.WORKFLOW_TYPE,
             "stage_timeouts": env.STAGE_TIMEOUTS,
             "secret_cache_seconds": env.SECRET_CACHE_SECONDS,
+            "reopen_quiet_seconds": env.REOPEN_QUIET_SECONDS,
+            "run_deadline_seconds": env.RUN_DEADLINE_SECONDS,
             "local_mode": env.LOCAL_MODE,
         }
         values = {field: os.environ[var] for field, var in mapping.items() if os.environ.get(var, "") != ""}

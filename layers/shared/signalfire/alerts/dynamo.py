@@ -34,10 +34,10 @@ from signalfire.alerts.models import (
     IncidentStatus,
     ParsedPayload,
     RejectedPayload,
-    Severity,
 )
-from signalfire.alerts.store import AlertStore
-from signalfire.errors import ConcurrentUpdateError, ItemTooLargeError
+from signalfire.alerts.store import AlertStore, AlertWrite, JoinIncident, LeaveIncident
+from signalfire.errors import ItemTooLargeError
+from signalfire.runs.dynamo import run_item
 from signalfire.store.codec import MAX_ITEM_BYTES, item_size, pack_json, to_dynamo, unpack_json
 from signalfire.store.dynamo import DynamoTable, Page
 from signalfire.store.exceptions import ConditionFailed
@@ -120,46 +120,110 @@ class DynamoAlertStore(AlertStore):
         items = self.t.batch_get([(f"ALERT#{a}", "META") for a in alert_ids])
         return {alert.id: alert for alert in map(self._alert_from, items)}
 
-    def _link_actions(self, alert: Alert, incident: Incident, firing: int) -> list[dict[str, Any]]:
-        now = iso(utcnow())
-        return [
-            self.t.tx_put({"PK": f"INCIDENT#{incident.id}", "SK": f"ALERT#{alert.id}", "type": "incident_alert",
-                           "alert_id": alert.id, "linked_at": now}),
-            self.t.tx_update(
-                f"INCIDENT#{incident.id}", "META",
-                "SET alert_count = alert_count + :one, firing_alert_count = firing_alert_count + :f, updated_at = :now",
-                condition="attribute_exists(PK)",
-                values={":one": 1, ":f": firing, ":now": now},
-            ),
-        ]
+    # -- one alert change, one transaction ----------------------------------------------
 
-    def create_alert(self, alert: Alert, history: AlertHistory, incident: Incident | None) -> None:
-        actions = [
-            self.t.tx_put(self._alert_item(alert), condition="attribute_not_exists(PK)"),
-            self.t.tx_put(self._history_item(history)),
-        ]
-        if incident is not None:
-            actions += self._link_actions(alert, incident, 1 if alert.is_firing else 0)
-        self.t.transact(actions)
+    _OPEN = {":open": "open", ":ack": "acknowledged"}
 
-    def update_alert(self, alert: Alert, expected_version: int, history: AlertHistory,
-                     attach_to: Incident | None, firing_delta: dict[str, int]) -> None:
-        actions = [
-            self.t.tx_put(self._alert_item(alert), condition="version = :v", values={":v": expected_version}),
-            self.t.tx_put(self._history_item(history)),
-        ]
-        if attach_to is not None:
-            actions += self._link_actions(alert, attach_to, 1 if alert.is_firing else 0)
-        now = iso(utcnow())
-        for incident_id, delta in firing_delta.items():
-            if delta == 0 or (attach_to is not None and incident_id == attach_to.id):
+    def write_alert(self, write: AlertWrite) -> None:
+        alert, t = write.alert, self.t
+        if write.expected_version is None:
+            actions = [t.tx_put(self._alert_item(alert), condition="attribute_not_exists(PK)")]
+        else:
+            actions = [t.tx_put(self._alert_item(alert), condition="version = :v",
+                                values={":v": write.expected_version})]
+        actions.append(t.tx_put(self._history_item(write.history)))
+        now = str(iso(utcnow()))
+        if write.join is not None:
+            actions += self._join_actions(alert, write.join, now)
+        if write.leave is not None:
+            actions += self._leave_actions(write.leave, now)
+        if write.escalate is not None:
+            e = write.escalate
+            actions.append(t.tx_update(
+                f"INCIDENT#{e.incident_id}", "META",
+                "SET severity = :sev, updated_at = :now ADD escalation_count :one",
+                condition="#st IN (:open, :ack) AND severity = :was", names={"#st": "status"},
+                values={":sev": e.to_severity.value, ":was": e.from_severity.value, ":now": now, ":one": 1,
+                        **self._OPEN}))
+        actions += [t.tx_put(run_item(run, self._expiry()), condition="attribute_not_exists(PK)")
+                    for run in write.owed]
+        t.transact(actions)
+
+    def _join_actions(self, alert: Alert, join: JoinIncident, now: str) -> list[dict[str, Any]]:
+        t, inc = self.t, join.incident
+        firing = 1 if alert.is_firing else 0
+        actions = []
+        if join.new_link:
+            actions.append(t.tx_put({"PK": f"INCIDENT#{inc.id}", "SK": f"ALERT#{alert.id}",
+                                     "type": "incident_alert", "alert_id": alert.id, "linked_at": now}))
+        if join.created:
+            created = inc.model_copy(update={"alert_count": 1, "firing_alert_count": firing})
+            actions.append(t.tx_put(self._incident_item(created), condition="attribute_not_exists(PK)"))
+            pointer = {"PK": f"GROUP#{inc.group_id}", "SK": "OPEN", "incident_id": inc.id, "type": "group_pointer"}
+            if join.replaces:
+                actions.append(t.tx_put(pointer, condition="incident_id = :old", values={":old": join.replaces}))
+            else:
+                actions.append(t.tx_put(pointer, condition="attribute_not_exists(PK)"))
+            return actions
+        expr = "SET updated_at = :now ADD firing_alert_count :f"
+        values: dict[str, Any] = {":now": now, ":f": firing, **self._OPEN}
+        condition = "#st IN (:open, :ack)"
+        if join.new_link:
+            expr += ", alert_count :one"
+            values[":one"] = 1
+        if join.escalate_to is not None and join.escalate_from is not None:
+            expr = expr.replace("SET updated_at = :now", "SET updated_at = :now, severity = :sev")
+            expr += ", escalation_count :esc"
+            values.update({":sev": join.escalate_to.value, ":was": join.escalate_from.value, ":esc": 1})
+            condition += " AND severity = :was"
+        actions.append(t.tx_update(f"INCIDENT#{inc.id}", "META", expr, condition=condition,
+                                   names={"#st": "status"}, values=values))
+        return actions
+
+    def _leave_actions(self, leave: LeaveIncident, now: str) -> list[dict[str, Any]]:
+        t = self.t
+        if not leave.resolve:
+            # Someone else still fires (so the count stays >= 1), or the incident is
+            # no longer open (resolved/closed by hand): only the count changes.
+            return [t.tx_update(
+                f"INCIDENT#{leave.incident_id}", "META",
+                "SET updated_at = :now ADD firing_alert_count :minus",
+                condition="attribute_exists(PK) AND (firing_alert_count > :one OR NOT (#st IN (:open, :ack)))",
+                names={"#st": "status"}, values={":now": now, ":minus": -1, ":one": 1, **self._OPEN})]
+        actions = [t.tx_update(
+            f"INCIDENT#{leave.incident_id}", "META",
+            "SET #st = :resolved, resolved_at = :now, resolved_by = :by, updated_at = :now, GSI2PK = :g2 "
+            "ADD firing_alert_count :minus",
+            condition="firing_alert_count <= :one AND #st IN (:open, :ack)", names={"#st": "status"},
+            values={":resolved": "resolved", ":now": now, ":by": "signalfire", ":minus": -1, ":one": 1,
+                    ":g2": "INCIDENTS#STATUS#resolved", **self._OPEN})]
+        if leave.group_id:
+            # Free the group for its next incident (unless it already names a newer one).
+            actions.append(t.tx_delete(f"GROUP#{leave.group_id}", "OPEN",
+                                       condition="attribute_not_exists(PK) OR incident_id = :id",
+                                       values={":id": leave.incident_id}))
+        return actions
+
+    def group_pointer(self, group_id: str) -> str | None:
+        item = self.t.get(f"GROUP#{group_id}", "OPEN")
+        return str(item["incident_id"]) if item else None
+
+    def clear_owed_runs(self, alert_id: str, version: int) -> None:
+        with contextlib.suppress(ConditionFailed):  # changed since: its next reader starts what it owes
+            self.t.update(f"ALERT#{alert_id}", "META", "REMOVE owed_runs", condition="version = :v",
+                          values={":v": version}, return_new=False)
+
+    def mark_closed_by_hand(self, incident_id: str, at: str) -> int:
+        marked = 0
+        for alert in self.incident_alerts(incident_id):
+            if not alert.is_firing or alert.incident_id != incident_id:
                 continue
-            actions.append(self.t.tx_update(
-                f"INCIDENT#{incident_id}", "META",
-                "SET firing_alert_count = firing_alert_count + :d, updated_at = :now",
-                condition="attribute_exists(PK)", values={":d": delta, ":now": now},
-            ))
-        self.t.transact(actions)
+            with contextlib.suppress(ConditionFailed):
+                self.t.update(f"ALERT#{alert.id}", "META", "SET incident_closed_at = :at",
+                              condition="incident_id = :inc AND #st = :firing", names={"#st": "status"},
+                              values={":at": at, ":inc": incident_id, ":firing": "firing"}, return_new=False)
+                marked += 1
+        return marked
 
     def alert_history(self, alert_id: str, limit: int = 100) -> list[AlertHistory]:
         page = self.t.query(pk_name="PK", pk=f"ALERT#{alert_id}", sk_name="SK", sk_prefix="HIST#",
@@ -203,54 +267,6 @@ class DynamoAlertStore(AlertStore):
         item = self.t.get(f"INCIDENT#{incident_id}", "META")
         return self._incident_from(item) if item else None
 
-    def open_incident_for_group(self, candidate: Incident) -> tuple[Incident, bool]:
-        for _ in range(5):
-            pointer = self.t.get(f"GROUP#{candidate.group_id}", "OPEN")
-            if pointer:
-                found = self.get_incident(pointer["incident_id"])
-                if found and found.is_open:
-                    return found, False
-                # A stale pointer (incident resolved meanwhile): replace it only if unchanged.
-                try:
-                    self.t.transact([
-                        self.t.tx_put({"PK": f"GROUP#{candidate.group_id}", "SK": "OPEN",
-                                       "incident_id": candidate.id, "type": "group_pointer"},
-                                      condition="incident_id = :old", values={":old": pointer["incident_id"]}),
-                        self.t.tx_put(self._incident_item(candidate), condition="attribute_not_exists(PK)"),
-                    ])
-                    return candidate, True
-                except ConditionFailed:
-                    continue
-            try:
-                self.t.transact([
-                    self.t.tx_put({"PK": f"GROUP#{candidate.group_id}", "SK": "OPEN",
-                                   "incident_id": candidate.id, "type": "group_pointer"},
-                                  condition="attribute_not_exists(PK)"),
-                    self.t.tx_put(self._incident_item(candidate), condition="attribute_not_exists(PK)"),
-                ])
-                return candidate, True
-            except ConditionFailed:
-                continue
-        raise ConcurrentUpdateError("could not settle the open incident for an alert group; retry")
-
-    def escalate_incident(self, incident_id: str, severity: Severity) -> bool:
-        lower = [s.value for s in Severity if s.rank < severity.rank]
-        if not lower:
-            return False
-        placeholders = {f":s{i}": v for i, v in enumerate(lower)}
-        try:
-            self.t.update(
-                f"INCIDENT#{incident_id}", "META", "SET severity = :sev, updated_at = :now",
-                condition=f"severity IN ({', '.join(placeholders)}) AND #st IN (:open, :ack)",
-                names={"#st": "status"},
-                values={":sev": severity.value, ":now": iso(utcnow()), ":open": "open", ":ack": "acknowledged",
-                        **placeholders},
-                return_new=False,
-            )
-            return True
-        except ConditionFailed:
-            return False
-
     def _status_changes(self, status: IncidentStatus, changes: dict[str, Any]) -> tuple[str, dict]:
         changes = {**changes, "status": status.value, "updated_at": iso(utcnow()),
                    "GSI2PK": f"INCIDENTS#STATUS#{status.value}"}
@@ -258,22 +274,6 @@ class DynamoAlertStore(AlertStore):
         values = {f":c{i}": v for i, v in enumerate(changes.values())}
         expr = "SET " + ", ".join(f"#c{i} = :c{i}" for i in range(len(changes)))
         return expr, {"names": names, "values": values}
-
-    def resolve_incident_if_clear(self, incident_id: str) -> Incident | None:
-        now = iso(utcnow())
-        expr, parts = self._status_changes(IncidentStatus.RESOLVED, {"resolved_at": now})
-        try:
-            item = self.t.update(
-                f"INCIDENT#{incident_id}", "META", expr,
-                condition="firing_alert_count <= :zero AND #cst IN (:open, :ack)",
-                names={**parts["names"], "#cst": "status"},
-                values={**parts["values"], ":zero": 0, ":open": "open", ":ack": "acknowledged"},
-            )
-        except ConditionFailed:
-            return None
-        incident = self._incident_from(item or {})
-        self._release_group(incident)
-        return incident
 
     def _release_group(self, incident: Incident) -> None:
         if not incident.group_id:

@@ -185,6 +185,10 @@ class IncidentManager:
                 f"{action} applies to {', '.join(sorted(s.value for s in allowed))} incidents",
                 details={"status": current.status.value},
             ) from None
+        if target in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
+            # Alerts still firing stay quiet until they escalate or the quiet period ends
+            # (then they open a new incident): docs/reliability.md.
+            self.store.mark_closed_by_hand(incident_id, str(changes.get(stamp or "") or iso(utcnow())))
         return incident
 
     def add_note(self, incident_id: str, text: str, by: str = "") -> NoteAdded:

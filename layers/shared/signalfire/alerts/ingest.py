@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -25,10 +27,13 @@ from signalfire.alerts.models import (
     ParsedAlert,
     ParsedPayload,
     ProcessingResult,
+    Severity,
 )
-from signalfire.alerts.store import AlertStore
+from signalfire.alerts.store import AlertStore, AlertWrite, EscalateIncident, JoinIncident, LeaveIncident
 from signalfire.errors import ConcurrentUpdateError
 from signalfire.ids import alert_id, group_id, new_id
+from signalfire.observability import logger
+from signalfire.runs.models import PipelineRun, RunStatus
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.timeutil import iso, utcnow
 
@@ -57,16 +62,31 @@ class IncidentChange(BaseModel):
     event: IncidentEvent
     severity: str
     alert_fingerprint: str = ""
+    run_id: str = ""  # the run this change owes (created / escalated / resolved)
+
+
+class OwedRuns(BaseModel):
+    """Runs an alert owes (new ones and any a lost earlier delivery left):
+    the launcher starts them, then clears them from the alert at ``version``."""
+
+    alert_id: str
+    version: int
+    run_ids: list[str]
 
 
 class IngestOutcome(BaseModel):
     """What one webhook did: the seed's counts plus the per-alert and
-    per-incident changes that decide whether a pipeline run starts."""
+    per-incident changes, and the runs they owe."""
 
     source: str
     result: ProcessingResult = Field(default_factory=ProcessingResult)
     alerts: list[AlertChange] = Field(default_factory=list)
     incidents: list[IncidentChange] = Field(default_factory=list)
+    owed: list[OwedRuns] = Field(default_factory=list)
+
+    @property
+    def owed_run_ids(self) -> list[str]:
+        return list(dict.fromkeys(r for o in self.owed for r in o.run_ids))
 
 
 def content_hash(p: ParsedAlert) -> str:
@@ -85,138 +105,210 @@ def content_hash(p: ParsedAlert) -> str:
 
 
 class IngestService:
-    def __init__(self, store: AlertStore) -> None:
-        self.store = store
+    """``quiet_period_seconds``: how long an alert that keeps firing after its
+    incident was resolved or closed by hand stays quiet before it opens a new
+    incident (an escalation opens one at once); docs/reliability.md."""
 
-    def process(self, parsed: ParsedPayload) -> IngestOutcome:
+    def __init__(self, store: AlertStore, quiet_period_seconds: int = 14400) -> None:
+        self.store = store
+        self.quiet = timedelta(seconds=quiet_period_seconds)
+
+    def process(self, parsed: ParsedPayload, pipeline: str = "") -> IngestOutcome:
+        """``pipeline``: the pipeline the runs this webhook owes will run."""
         outcome = IngestOutcome(source=parsed.source)
-        to_check: set[str] = set()
+        trace_id = logger.get_correlation_id() or new_id("tr")
         # One round trip for the whole group: a repeated group costs one read.
         known = self.store.get_alerts([alert_id(parsed.source, p.fingerprint) for p in parsed.alerts])
         for p in parsed.alerts:
+            ctx = _Context(parsed, p, pipeline, trace_id)
             try:
-                change = self._process_one(parsed, p, outcome, known.get(alert_id(parsed.source, p.fingerprint)))
+                change = self._process_one(ctx, outcome, known.get(alert_id(parsed.source, p.fingerprint)))
             except ConditionFailed as exc:  # ran out of attempts against concurrent writers
                 raise ConcurrentUpdateError(f"alert {p.fingerprint!r} kept changing underneath; retry") from exc
             outcome.alerts.append(change)
-            if change.change == HistoryEvent.RESOLVED and change.incident_id:
-                to_check.add(change.incident_id)
-        for incident_id in sorted(to_check):
-            resolved = self.store.resolve_incident_if_clear(incident_id)
-            if resolved is not None:
-                outcome.result.incidents_resolved += 1
-                fp = next((a.fingerprint for a in outcome.alerts if a.incident_id == incident_id), "")
-                outcome.incidents.append(IncidentChange(incident_id=incident_id, event=IncidentEvent.RESOLVED,
-                                                        severity=resolved.severity.value, alert_fingerprint=fp))
         return outcome
 
-    # -- one alert ---------------------------------------------------------------------
-
-    def _incident_for(self, parsed: ParsedPayload, p: ParsedAlert, outcome: IngestOutcome) -> Incident:
-        key = parsed.group_key or p.fingerprint
-        candidate = Incident(
-            id=new_id("inc"), title=p.name, severity=p.severity, description=p.description,
-            source=parsed.source, group_key=key, group_id=group_id(parsed.source, key),
-        )
-        incident, created = self.store.open_incident_for_group(candidate)
-        if created:
-            outcome.result.incidents_created += 1
-            outcome.incidents.append(IncidentChange(incident_id=incident.id, event=IncidentEvent.CREATED,
-                                                    severity=incident.severity.value, alert_fingerprint=p.fingerprint))
-        elif self.store.escalate_incident(incident.id, p.severity):
-            outcome.result.incidents_updated += 1
-            outcome.incidents.append(IncidentChange(incident_id=incident.id, event=IncidentEvent.ESCALATED,
-                                                    severity=p.severity.value, alert_fingerprint=p.fingerprint))
-        return incident
-
-    def _process_one(self, parsed: ParsedPayload, p: ParsedAlert, outcome: IngestOutcome,
-                     prefetched: Alert | None) -> AlertChange:
-        aid = alert_id(parsed.source, p.fingerprint)
-        digest = content_hash(p)
+    def _process_one(self, ctx: _Context, outcome: IngestOutcome, prefetched: Alert | None) -> AlertChange:
+        aid = alert_id(ctx.parsed.source, ctx.p.fingerprint)
+        digest = content_hash(ctx.p)
         last_error: ConditionFailed | None = None
         for attempt in range(MAX_ATTEMPTS):
             # The prefetched read serves the first attempt; a lost race re-reads.
             existing = prefetched if attempt == 0 else self.store.get_alert(aid)
             try:
-                if existing is None:
-                    return self._create(parsed, p, aid, digest, outcome)
-                if existing.content_hash == digest:
+                if existing is not None and existing.content_hash == digest and not self._reopens(existing, ctx.p):
                     outcome.result.alerts_unchanged += 1
+                    if existing.owed_runs:  # a delivery before this one stored them and did not start them
+                        outcome.owed.append(OwedRuns(alert_id=aid, version=existing.version,
+                                                     run_ids=existing.owed_runs))
                     return _change(existing, "unchanged")
-                return self._update(parsed, p, existing, digest, outcome)
+                return self._write(ctx, aid, existing, digest, outcome)
             except ConditionFailed as exc:
                 last_error = exc
                 continue
         assert last_error is not None
         raise last_error
 
-    def _create(self, parsed: ParsedPayload, p: ParsedAlert, aid: str, digest: str,
-                outcome: IngestOutcome) -> AlertChange:
-        now = utcnow()
-        incident = self._incident_for(parsed, p, outcome) if p.is_firing else None
-        alert = Alert(
-            id=aid, fingerprint=p.fingerprint, source=parsed.source, name=p.name, severity=p.severity,
-            status=p.status, description=p.description, labels=p.labels, annotations=p.annotations,
-            raw_payload=p.raw_payload, started_at=p.started_at, ended_at=p.ended_at, received_at=now,
-            updated_at=now, incident_id=incident.id if incident else None,
-            group_key=parsed.group_key or p.fingerprint, content_hash=digest, version=1,
-        )
-        history = AlertHistory(alert_id=aid, event=HistoryEvent.CREATED, new_status=p.status.value,
-                               details={"severity": p.severity.value, "incident_id": alert.incident_id})
-        self.store.create_alert(alert, history, incident)
-        outcome.result.alerts_created += 1
-        created_here = any(c.incident_id == alert.incident_id and c.event == IncidentEvent.CREATED
-                           for c in outcome.incidents)
-        if incident is not None and not created_here:
-            outcome.result.incidents_updated += 1  # attached to an incident that already existed
-        return _change(alert, HistoryEvent.CREATED.value)
+    def _reopens(self, alert: Alert, p: ParsedAlert) -> bool:
+        """A firing alert whose incident was closed by hand opens a new one on
+        its next escalation, or once the quiet period has passed."""
+        if not (alert.is_firing and p.is_firing and alert.incident_closed_at):
+            return False
+        return p.severity.rank > alert.severity.rank or utcnow() - alert.incident_closed_at >= self.quiet
 
-    def _update(self, parsed: ParsedPayload, p: ParsedAlert, old: Alert, digest: str,
-                outcome: IngestOutcome) -> AlertChange:
-        now = utcnow()
-        attach: Incident | None = None
-        delta: dict[str, int] = {}
-        incident_id = old.incident_id
-        if old.is_firing and not p.is_firing:
+    # -- deciding and writing one change -------------------------------------------------
+
+    def _plan_join(self, ctx: _Context) -> JoinIncident:
+        """The group's open incident, or a new one (replacing a stale pointer)."""
+        key = ctx.parsed.group_key or ctx.p.fingerprint
+        gid = group_id(ctx.parsed.source, key)
+        pointer = self.store.group_pointer(gid)
+        if pointer:
+            found = self.store.get_incident(pointer)
+            if found is not None and found.is_open:
+                if ctx.p.severity.rank > found.severity.rank:
+                    return JoinIncident(incident=found, escalate_from=found.severity, escalate_to=ctx.p.severity)
+                return JoinIncident(incident=found)
+        candidate = Incident(id=new_id("inc"), title=ctx.p.name, severity=ctx.p.severity,
+                             description=ctx.p.description, source=ctx.parsed.source, group_key=key, group_id=gid)
+        return JoinIncident(incident=candidate, created=True, replaces=pointer)
+
+    def _write(self, ctx: _Context, aid: str, old: Alert | None, digest: str,
+               outcome: IngestOutcome) -> AlertChange:
+        p, now = ctx.p, utcnow()
+        join: JoinIncident | None = None
+        leave: LeaveIncident | None = None
+        escalate: EscalateIncident | None = None
+        incident_id = old.incident_id if old else None
+        closed_at = old.incident_closed_at if old else None
+        if old is None:
+            event = HistoryEvent.CREATED
+            join = self._plan_join(ctx) if p.is_firing else None
+        elif old.is_firing and not p.is_firing:
             event = HistoryEvent.RESOLVED
+            closed_at = None
             if incident_id:
-                delta[incident_id] = -1
+                current = self.store.get_incident(incident_id)
+                last = current is not None and current.is_open and current.firing_alert_count <= 1
+                leave = LeaveIncident(incident_id=incident_id, resolve=last,
+                                      group_id=current.group_id if current else "")
         elif not old.is_firing and p.is_firing:
             event = HistoryEvent.REFIRED
-            incident = self._incident_for(parsed, p, outcome)
-            if incident.id != old.incident_id:
-                attach, incident_id = incident, incident.id
-            else:
-                delta[incident.id] = 1
-        elif p.severity.rank > old.severity.rank:
-            event = HistoryEvent.ESCALATED
-        elif p.severity.rank < old.severity.rank:
-            event = HistoryEvent.DEESCALATED
+            join = self._plan_join(ctx)
+            if join.incident.id == old.incident_id:
+                join.new_link = False
+        elif p.is_firing and self._reopens(old, p):
+            event = HistoryEvent.REOPENED
+            closed_at = None
+            if incident_id:
+                leave = LeaveIncident(incident_id=incident_id)  # a count on the hand-closed incident
+            join = self._plan_join(ctx)
         else:
-            event = HistoryEvent.UPDATED
-        escalates = event == HistoryEvent.ESCALATED and p.is_firing
-        if escalates and incident_id and self.store.escalate_incident(incident_id, p.severity):
-            outcome.result.incidents_updated += 1
-            outcome.incidents.append(IncidentChange(incident_id=incident_id, event=IncidentEvent.ESCALATED,
-                                                    severity=p.severity.value, alert_fingerprint=p.fingerprint))
-        alert = old.model_copy(update={
+            event = _severity_event(old.severity, p.severity)
+            if event == HistoryEvent.ESCALATED and p.is_firing and incident_id and not closed_at:
+                current = self.store.get_incident(incident_id)
+                if current is not None and current.is_open and current.severity.rank < p.severity.rank:
+                    escalate = EscalateIncident(incident_id=incident_id, from_severity=current.severity,
+                                                to_severity=p.severity)
+        if join is not None:
+            incident_id = join.incident.id
+        changes = self._incident_changes(p, join, leave, escalate)
+        owed = [ctx.run(c) for c in changes]
+        owed_ids = list(dict.fromkeys([*(old.owed_runs if old else []), *(r.run_id for r in owed)]))
+        common: dict[str, Any] = {
             "name": p.name, "severity": p.severity, "status": p.status, "description": p.description,
             "labels": p.labels, "annotations": p.annotations, "raw_payload": p.raw_payload,
-            "started_at": p.started_at if event == HistoryEvent.REFIRED else old.started_at,
-            "ended_at": (p.ended_at or now) if not p.is_firing else None,
-            "updated_at": now, "incident_id": incident_id, "content_hash": digest, "version": old.version + 1,
-        })
-        history = AlertHistory(
-            alert_id=old.id, event=event, old_status=old.status.value, new_status=p.status.value,
-            details={"old_severity": old.severity.value, "new_severity": p.severity.value,
-                     "incident_id": incident_id},
-        )
-        self.store.update_alert(alert, old.version, history, attach, delta)
-        if event == HistoryEvent.RESOLVED:
-            outcome.result.alerts_resolved += 1
+            "updated_at": now, "incident_id": incident_id, "content_hash": digest,
+            "owed_runs": owed_ids, "incident_closed_at": closed_at,
+        }
+        if old is None:
+            alert = Alert(id=aid, fingerprint=p.fingerprint, source=ctx.parsed.source, started_at=p.started_at,
+                          ended_at=p.ended_at, received_at=now, group_key=ctx.parsed.group_key or p.fingerprint,
+                          version=1, **common)
+            history = AlertHistory(alert_id=aid, event=event, new_status=p.status.value,
+                                   details={"severity": p.severity.value, "incident_id": incident_id})
         else:
-            outcome.result.alerts_updated += 1
+            alert = old.model_copy(update={
+                **common,
+                "started_at": p.started_at if event == HistoryEvent.REFIRED else old.started_at,
+                "ended_at": (p.ended_at or now) if not p.is_firing else None,
+                "version": old.version + 1,
+            })
+            history = AlertHistory(
+                alert_id=aid, event=event, old_status=old.status.value, new_status=p.status.value,
+                details={"old_severity": old.severity.value, "new_severity": p.severity.value,
+                         "incident_id": incident_id},
+            )
+        self.store.write_alert(AlertWrite(alert=alert, expected_version=old.version if old else None,
+                                          history=history, join=join, leave=leave, escalate=escalate, owed=owed))
+        # Written: only now does the outcome say so (a lost race left no trace).
+        self._count(outcome, old, event, join, changes)
+        if owed_ids:
+            outcome.owed.append(OwedRuns(alert_id=aid, version=alert.version, run_ids=owed_ids))
         return _change(alert, event.value)
+
+    @staticmethod
+    def _incident_changes(p: ParsedAlert, join: JoinIncident | None, leave: LeaveIncident | None,
+                          escalate: EscalateIncident | None) -> list[IncidentChange]:
+        found = []
+        if join is not None and join.created:
+            found.append(IncidentChange(incident_id=join.incident.id, event=IncidentEvent.CREATED,
+                                        severity=p.severity.value, alert_fingerprint=p.fingerprint))
+        if join is not None and join.escalate_to is not None:
+            found.append(IncidentChange(incident_id=join.incident.id, event=IncidentEvent.ESCALATED,
+                                        severity=join.escalate_to.value, alert_fingerprint=p.fingerprint))
+        if escalate is not None:
+            found.append(IncidentChange(incident_id=escalate.incident_id, event=IncidentEvent.ESCALATED,
+                                        severity=escalate.to_severity.value, alert_fingerprint=p.fingerprint))
+        if leave is not None and leave.resolve:
+            found.append(IncidentChange(incident_id=leave.incident_id, event=IncidentEvent.RESOLVED,
+                                        severity=p.severity.value, alert_fingerprint=p.fingerprint))
+        for change in found:
+            change.run_id = new_id("run")
+        return found
+
+    @staticmethod
+    def _count(outcome: IngestOutcome, old: Alert | None, event: HistoryEvent, join: JoinIncident | None,
+               changes: list[IncidentChange]) -> None:
+        r = outcome.result
+        if old is None:
+            r.alerts_created += 1
+        elif event == HistoryEvent.RESOLVED:
+            r.alerts_resolved += 1
+        else:
+            r.alerts_updated += 1
+        for change in changes:
+            if change.event == IncidentEvent.CREATED:
+                r.incidents_created += 1
+            elif change.event == IncidentEvent.RESOLVED:
+                r.incidents_resolved += 1
+            else:
+                r.incidents_updated += 1
+        if join is not None and not join.created and join.escalate_to is None:
+            r.incidents_updated += 1  # attached to an incident that already existed
+        outcome.incidents += changes
+
+
+class _Context:
+    """One alert of one webhook, and what a run it owes records."""
+
+    def __init__(self, parsed: ParsedPayload, p: ParsedAlert, pipeline: str, trace_id: str) -> None:
+        self.parsed, self.p, self.pipeline, self.trace_id = parsed, p, pipeline, trace_id
+
+    def run(self, change: IncidentChange) -> PipelineRun:
+        now = utcnow()
+        return PipelineRun(run_id=change.run_id, trace_id=self.trace_id, status=RunStatus.PENDING,
+                           incident_id=change.incident_id, source=self.parsed.source,
+                           alert_fingerprint=self.p.fingerprint, trigger=change.event.value,
+                           pipeline_name=self.pipeline, current_stage="INGEST", created_at=now, updated_at=now)
+
+
+def _severity_event(old: Severity, new: Severity) -> HistoryEvent:
+    if new.rank > old.rank:
+        return HistoryEvent.ESCALATED
+    if new.rank < old.rank:
+        return HistoryEvent.DEESCALATED
+    return HistoryEvent.UPDATED
 
 
 def _change(alert: Alert, change: str) -> AlertChange:

@@ -194,6 +194,8 @@ class HistoryEvent(StrEnum):
     ESCALATED = "escalated"
     DEESCALATED = "deescalated"
     UPDATED = "updated"
+    #: still firing after its incident was closed by hand: joined a new incident
+    REOPENED = "reopened"
 
 
 class Alert(BaseModel):
@@ -217,6 +219,12 @@ class Alert(BaseModel):
     group_key: str = ""
     content_hash: str = ""
     version: int = 1
+    #: Runs decided by a change of this alert and not yet started (written in
+    #: the same transaction as the change; a redelivery starts them).
+    owed_runs: list[str] = Field(default_factory=list)
+    #: Set while the alert fires inside an incident someone resolved or closed
+    #: by hand: it opens a new incident on its next escalation or after the quiet period.
+    incident_closed_at: datetime | None = None
 
     @property
     def is_firing(self) -> bool:
@@ -267,6 +275,8 @@ class Incident(BaseModel):
     #: Notes are items of their own (never a growing list inside this one):
     #: GET /incidents/{id} lists them; this counts them.
     note_count: int = 0
+    #: Times an alert raised its severity (each one owes a run).
+    escalation_count: int = 0
 
     @property
     def is_open(self) -> bool:

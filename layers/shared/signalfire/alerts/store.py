@@ -6,6 +6,8 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from signalfire.alerts.models import (
     Alert,
     AlertHistory,
@@ -16,7 +18,50 @@ from signalfire.alerts.models import (
     RejectedPayload,
     Severity,
 )
+from signalfire.runs.models import PipelineRun
 from signalfire.store.dynamo import Page
+
+
+class JoinIncident(BaseModel):
+    """The incident an alert joins: a new one (``created``, replacing the
+    group's stale pointer ``replaces``) or an open one (then conditional on it
+    still being open, and on its severity still being ``escalate_from`` when
+    the alert raises it)."""
+
+    incident: Incident
+    created: bool = False
+    replaces: str | None = None
+    new_link: bool = True  # False when an alert fires again inside its own open incident
+    escalate_from: Severity | None = None
+    escalate_to: Severity | None = None
+
+
+class LeaveIncident(BaseModel):
+    """A firing alert stops counting for its incident.  ``resolve``: it was
+    the last one firing, so the incident resolves (conditional on that)."""
+
+    incident_id: str
+    resolve: bool = False
+    group_id: str = ""  # the group pointer to free when it resolves
+
+
+class EscalateIncident(BaseModel):
+    incident_id: str
+    from_severity: Severity
+    to_severity: Severity
+
+
+class AlertWrite(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    alert: Alert
+    expected_version: int | None = None  # None: create
+    history: AlertHistory
+    join: JoinIncident | None = None
+    leave: LeaveIncident | None = None
+    escalate: EscalateIncident | None = None
+    #: PENDING run records this change owes (docs/reliability.md)
+    owed: list[PipelineRun] = Field(default_factory=list)
 
 
 class AlertStore(abc.ABC):
@@ -35,31 +80,29 @@ class AlertStore(abc.ABC):
         """Several alerts in one round trip (consistent), by id."""
 
     @abc.abstractmethod
-    def create_alert(self, alert: Alert, history: AlertHistory, incident: Incident | None) -> None:
-        """Create ``alert`` (ConditionFailed if it exists) and link it to ``incident``."""
+    def write_alert(self, write: AlertWrite) -> None:
+        """Apply one alert change and everything it decides in ONE transaction:
+        the alert (created, or replaced if its version is still
+        ``write.expected_version``), its history event, the incident it joins,
+        leaves or escalates (each conditional on that incident's status, so an
+        alert never joins an incident resolved meanwhile) and the runs it owes.
+        ConditionFailed when any condition lost a race: re-read and decide again."""
 
     @abc.abstractmethod
-    def update_alert(self, alert: Alert, expected_version: int, history: AlertHistory,
-                     attach_to: Incident | None, firing_delta: dict[str, int]) -> None:
-        """Replace the alert if its version is still ``expected_version`` (else
-        ConditionFailed); ``firing_delta`` maps incident ids to a change of
-        their firing-alert count."""
+    def group_pointer(self, group_id: str) -> str | None:
+        """The id of the incident a group's ``OPEN`` pointer names (it may have
+        been resolved meanwhile), or None."""
 
     @abc.abstractmethod
     def get_incident(self, incident_id: str) -> Incident | None: ...
 
     @abc.abstractmethod
-    def open_incident_for_group(self, candidate: Incident) -> tuple[Incident, bool]:
-        """The open incident of ``candidate.group_id``, creating ``candidate`` if
-        there is none.  Returns (incident, created)."""
+    def clear_owed_runs(self, alert_id: str, version: int) -> None:
+        """Forget the alert's owed runs (they started) unless it changed since ``version``."""
 
     @abc.abstractmethod
-    def escalate_incident(self, incident_id: str, severity: Severity) -> bool:
-        """Raise the incident's severity if ``severity`` is higher.  True if raised."""
-
-    @abc.abstractmethod
-    def resolve_incident_if_clear(self, incident_id: str) -> Incident | None:
-        """Resolve an open incident that has no firing alert left."""
+    def mark_closed_by_hand(self, incident_id: str, at: str) -> int:
+        """Stamp ``incident_closed_at`` on the incident's firing alerts; returns how many."""
 
     @abc.abstractmethod
     def transition_incident(self, incident_id: str, allowed_from: set[IncidentStatus],

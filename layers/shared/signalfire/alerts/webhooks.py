@@ -28,11 +28,11 @@ from signalfire.observability import logger
 class RunStarter(Protocol):
     """Starts pipeline runs for what a webhook changed (runs/launcher.py)."""
 
-    def validate(self, source: str, query_pipeline: str | None) -> None:
-        """Refuse an unknown or inactive pipeline before anything is stored."""
+    def pipeline_for(self, source: str, query_pipeline: str | None) -> str:
+        """The pipeline the runs will run; refuses an unknown or inactive one before anything is stored."""
 
-    def start_for(self, outcome: IngestOutcome, pipeline_name: str | None = None) -> list[str]:
-        """Start the runs ``outcome`` calls for; returns their ids."""
+    def start_for(self, outcome: IngestOutcome) -> list[str]:
+        """Start the runs ``outcome`` owes; returns their ids."""
 
 
 class WebhookRequest(BaseModel):
@@ -98,10 +98,10 @@ def rejected_id(path: str, body: bytes) -> str:
 
 class WebhookService:
     def __init__(self, store: AlertStore, max_body_bytes: int, start_runs: RunStarter | None = None,
-                 signatures: SignatureVerifier | None = None) -> None:
+                 signatures: SignatureVerifier | None = None, quiet_period_seconds: int = 14400) -> None:
         self.store = store
         self.signatures = signatures
-        self.ingest = IngestService(store)
+        self.ingest = IngestService(store, quiet_period_seconds)
         self.max_body_bytes = max_body_bytes
         self.start_runs = start_runs
 
@@ -111,15 +111,16 @@ class WebhookService:
             parsed = parse_webhook(payload, driver=req.driver)
             if self.signatures is not None:
                 self.signatures.verify(parsed.source, req.headers, req.body)
+            pipeline = ""
             if self.start_runs is not None:  # an unknown ?pipeline= is refused before anything is stored
-                self.start_runs.validate(parsed.source, req.pipeline)
+                pipeline = self.start_runs.pipeline_for(parsed.source, req.pipeline)
             self.store.check_storable(parsed)
         except SignalfireError as exc:
             if exc.http_status < 500 and exc.http_status != 401:
                 self._keep(req, exc)
             raise
-        outcome = self.ingest.process(parsed)
-        run_ids = self.start_runs.start_for(outcome, req.pipeline) if self.start_runs else []
+        outcome = self.ingest.process(parsed, pipeline)
+        run_ids = self.start_runs.start_for(outcome) if self.start_runs else []
         r = outcome.result
         logger.info("webhook ingested", extra={"source": parsed.source, "alerts": len(parsed.alerts),
                                                "alerts_created": r.alerts_created, "alerts_unchanged": r.alerts_unchanged,

@@ -42,6 +42,18 @@ def _stage_sk(index: int, node_id: str, attempt: int, fallback: bool = False) ->
     return f"STAGE#{index:03d}#{node_id}#{attempt:02d}{'-fallback' if fallback else ''}"
 
 
+def run_item(run: PipelineRun, expires_at: int) -> dict[str, Any]:
+    """The run's META item (also written by the alert store, in the same
+    transaction as the alert change that owes the run)."""
+    data = run.model_dump(mode="json")
+    sk = f"{iso(run.created_at)}#{run.run_id}"
+    data.update(PK=f"RUN#{run.run_id}", SK="META", type="run", GSI1PK="RUNS", GSI1SK=sk,
+                GSI2PK=f"RUNS#STATUS#{run.status.value}", GSI2SK=sk, expires_at=expires_at)
+    if run.incident_id:
+        data.update(GSI3PK=f"RUNS#INCIDENT#{run.incident_id}", GSI3SK=sk)
+    return data
+
+
 class DynamoRunStore(RunStore):
     def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
         self.t = table
@@ -53,13 +65,7 @@ class DynamoRunStore(RunStore):
     # -- runs ---------------------------------------------------------------------------
 
     def create_run(self, run: PipelineRun) -> None:
-        data = run.model_dump(mode="json")
-        sk = f"{iso(run.created_at)}#{run.run_id}"
-        data.update(PK=f"RUN#{run.run_id}", SK="META", type="run", GSI1PK="RUNS", GSI1SK=sk,
-                    GSI2PK=f"RUNS#STATUS#{run.status.value}", GSI2SK=sk, expires_at=self._expiry())
-        if run.incident_id:
-            data.update(GSI3PK=f"RUNS#INCIDENT#{run.incident_id}", GSI3SK=sk)
-        self.t.put(data, condition="attribute_not_exists(PK)")
+        self.t.put(run_item(run, self._expiry()), condition="attribute_not_exists(PK)")
 
     def get_run(self, run_id: str) -> PipelineRun:
         item = self.t.get(f"RUN#{run_id}", "META")

@@ -1,17 +1,30 @@
-"""Deciding which webhooks start a pipeline run, and starting it.
+"""Starting the runs that alert changes owe.
 
-A run starts for each incident that the webhook created, escalated or
-resolved.  An alert that arrived again unchanged changes no incident, so it
-starts nothing: the cost of a repeat stays one read.
+Ingest decides that a run is owed (an incident created, escalated or
+resolved) and writes it as a PENDING run record in the same transaction as
+the alert change (docs/reliability.md).  This module starts owed runs:
+claim the record (a short lease, so two starters never both start it),
+fill in the pipeline, StartExecution named by the run id (a repeat is refused
+by Step Functions, so a run never runs twice), then mark it INGESTED.  When
+StartExecution fails the run stays owed and the webhook answers 503: the
+sender's retry, or the reconciler (runs/reconcile.py), starts it.  An alert
+that arrives again unchanged owes nothing new, so it starts nothing: the cost
+of a repeat stays one read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from signalfire import aws
-from signalfire.alerts.ingest import IncidentEvent, IngestOutcome
+from signalfire.alerts.ingest import IngestOutcome
+from signalfire.alerts.store import AlertStore
+from signalfire.errors import RunStartError, SignalfireError
 from signalfire.ids import new_id
 from signalfire.observability import logger
 from signalfire.pipelines.compile import execution_input
@@ -21,18 +34,21 @@ from signalfire.runs import signals
 from signalfire.runs.models import PipelineRun, RunStatus, StageExecution, StageStatus
 from signalfire.runs.store import RunStore
 from signalfire.settings import Settings
-from signalfire.timeutil import utcnow
+from signalfire.store.exceptions import ConditionFailed
+from signalfire.timeutil import iso, utcnow
 
-TRIGGERS = {IncidentEvent.CREATED, IncidentEvent.ESCALATED, IncidentEvent.RESOLVED}
 #: the built-in one-node pipeline an acknowledgement or resolution through the API runs
 INCIDENT_UPDATE_PIPELINE = "incident-update"
 INCIDENT_UPDATE_NODES = ({"id": "notify", "type": "notify", "config": {}},)
+#: How long a starter holds an owed run before another may try.
+CLAIM = timedelta(seconds=60)
 
 
 class RunLauncher:
-    def __init__(self, runs: RunStore, pipelines: PipelineStore, settings: Settings,
+    def __init__(self, runs: RunStore, pipelines: PipelineStore, settings: Settings, alerts: AlertStore,
                  sfn_client: Any | None = None) -> None:
         self.runs = runs
+        self.alerts = alerts
         self.pipelines = pipelines
         self.settings = settings
         self._sfn = sfn_client
@@ -43,39 +59,79 @@ class RunLauncher:
             self._sfn = aws.client("stepfunctions")
         return self._sfn
 
+    def pipeline_for(self, source: str, query_pipeline: str | None) -> str:
+        """The name of the pipeline a webhook's runs will run; refuses an unknown
+        or inactive one (before anything is stored)."""
+        definition, _ = load_definition(resolve_pipeline_name(source, query_pipeline, self.settings),
+                                        self.pipelines)
+        return definition.name
+
     def validate(self, source: str, query_pipeline: str | None) -> None:
-        """Fail fast (before anything is stored) on an unknown or inactive pipeline."""
-        load_definition(resolve_pipeline_name(source, query_pipeline, self.settings), self.pipelines)
+        self.pipeline_for(source, query_pipeline)
 
-    def start_for(self, outcome: IngestOutcome, pipeline_name: str | None = None) -> list[str]:
-        """Start one run per incident the webhook created, escalated or resolved;
-        returns their run ids ([] for an unchanged repeat).
+    def start_for(self, outcome: IngestOutcome) -> list[str]:
+        """Start every run ``outcome`` owes (new ones, and any an earlier
+        delivery of the same alerts left owed); returns their ids ([] for an
+        unchanged repeat that owes nothing).  RunStartError (503) when one could
+        not start: it stays owed, and the sender's retry starts it."""
+        started: list[str] = []
+        failed: list[RunStartError] = []
+        for owed in outcome.owed:
+            done = True
+            for run_id in owed.run_ids:
+                try:
+                    self.start_owed(run_id, outcome)
+                    started.append(run_id)
+                except RunStartError as exc:
+                    failed.append(exc)
+                    done = False
+            if done:
+                self.alerts.clear_owed_runs(owed.alert_id, owed.version)
+        if failed:
+            raise RunStartError(f"{len(failed)} pipeline run(s) could not start and are kept owed: "
+                                f"{failed[0].message}; retry the webhook")
+        return list(dict.fromkeys(started))
 
-        ``pipeline_name`` is the pipeline to run (``?pipeline=``); None or blank
-        = the source's pipeline (SIGNALFIRE_SOURCE_PIPELINES), then the default.
-        """
-        changes = [c for c in outcome.incidents if c.event in TRIGGERS]
-        if not changes:
-            return []
-        name = resolve_pipeline_name(outcome.source, pipeline_name, self.settings)
-        definition, nodes = load_definition(name, self.pipelines)
-        trace_id = logger.get_correlation_id() or new_id("tr")
-        run_ids = []
-        for change in changes:
-            now = utcnow()
-            run = PipelineRun(
-                run_id=new_id("run"), trace_id=trace_id, status=RunStatus.INGESTED, incident_id=change.incident_id,
-                source=outcome.source, alert_fingerprint=change.alert_fingerprint,
-                environment=self.settings.environment, trigger=change.event.value, pipeline_name=definition.name,
-                pipeline_version=definition.version, nodes=nodes, max_retries=self.settings.max_retries_per_stage,
-                current_stage="INGEST", created_at=now, updated_at=now,
-            )
-            run.normalized_payload_ref = self.runs.output_ref(run.run_id, -1, "ingest")
-            self.runs.create_run(run)
-            self._record_ingest(run, outcome, change.incident_id)
+    def start_owed(self, run_id: str, outcome: IngestOutcome | None = None) -> bool:
+        """Start the owed (PENDING) run ``run_id``.  True when it is started
+        (now or before); False when another starter holds its lease."""
+        run = self.runs.get_run(run_id)
+        if run.status != RunStatus.PENDING:
+            return True
+        now = utcnow()
+        try:
+            self.runs.update_run(run_id, {"claimed_until": iso(now + CLAIM)},
+                                 condition="#st = :pending AND (attribute_not_exists(claimed_until) "
+                                           "OR claimed_until < :now)",
+                                 names={"#st": "status"}, values={":pending": "PENDING", ":now": iso(now)})
+        except ConditionFailed:
+            return False
+        try:
+            name = run.pipeline_name or resolve_pipeline_name(run.source, None, self.settings)
+            definition, nodes = load_definition(name, self.pipelines)
+        except SignalfireError as exc:
+            if exc.retryable:
+                raise
+            # The pipeline was deleted or deactivated since: this run can never start.
+            self._fail(run, exc, 0)
+            return True
+        fields: dict[str, Any] = {
+            "pipeline_name": definition.name, "pipeline_version": definition.version, "nodes": nodes,
+            "max_retries": self.settings.max_retries_per_stage, "environment": self.settings.environment,
+            "normalized_payload_ref": self.runs.output_ref(run_id, -1, "ingest"),
+        }
+        self.runs.update_run(run_id, fields)
+        run = run.model_copy(update=fields)
+        self._record_ingest(run, outcome)
+        try:
             self.start_execution(run, 0, run.run_id)
-            run_ids.append(run.run_id)
-        return run_ids
+        except RunStartError:
+            self.runs.update_run(run_id, {"claimed_until": ""})  # let the next starter try at once
+            raise
+        with contextlib.suppress(ConditionFailed):  # the execution may have moved it on already
+            self.runs.update_run(run_id, {"status": RunStatus.INGESTED.value}, condition="#st = :pending",
+                                 names={"#st": "status"}, values={":pending": "PENDING"})
+        return True
 
     def start_incident_update(self, incident_id: str, trigger: str, source: str = "api") -> str:
         """Start a run that tells the channels which received an incident's
@@ -89,18 +145,31 @@ class RunLauncher:
             pipeline_name=INCIDENT_UPDATE_PIPELINE, pipeline_version=1, nodes=list(INCIDENT_UPDATE_NODES),
             max_retries=self.settings.max_retries_per_stage, current_stage="INGEST", created_at=now, updated_at=now)
         self.runs.create_run(run)
-        self.start_execution(run, 0, run.run_id)
+        try:
+            self.start_execution(run, 0, run.run_id)
+        except RunStartError:
+            # The person's action stands; the run waits at INGESTED with no execution,
+            # which the reconciler restarts (runs/reconcile.py).
+            logger.warning("incident update run not started; the reconciler will", extra={"run_id": run.run_id})
         return run.run_id
 
-    def _record_ingest(self, run: PipelineRun, outcome: IngestOutcome, incident_id: str) -> None:
+    def _fail(self, run: PipelineRun, exc: SignalfireError, index: int) -> None:
+        self.runs.update_run(run.run_id, {"status": RunStatus.FAILED.value, "outcome": "FAILED",
+                                          "last_error_type": type(exc).__name__,
+                                          "last_error_message": exc.message[:2000],
+                                          "last_error_retryable": exc.retryable, "failed_index": index,
+                                          "completed_at": iso(utcnow())})
+
+    def _record_ingest(self, run: PipelineRun, outcome: IngestOutcome | None) -> None:
         """The ingest stage happened in the webhook: record it like the others
         (seed: IngestResult), and keep its normalised result as the run's
-        ``normalized_payload_ref``."""
-        result = {
-            "incident_id": incident_id, "alert_fingerprint": run.alert_fingerprint, "source": outcome.source,
-            "trigger": run.trigger, **outcome.result.model_dump(),
-            "alerts": [a.model_dump(mode="json") for a in outcome.alerts if a.incident_id == incident_id],
-        }
+        ``normalized_payload_ref``.  A run started later (by the reconciler)
+        records what its own record says."""
+        result: dict[str, Any] = {"incident_id": run.incident_id, "alert_fingerprint": run.alert_fingerprint,
+                                  "source": run.source, "trigger": run.trigger}
+        if outcome is not None:
+            result.update(outcome.result.model_dump())
+            result["alerts"] = [a.model_dump(mode="json") for a in outcome.alerts if a.incident_id == run.incident_id]
         ref = self.runs.put_output(run.run_id, -1, "ingest", "ingest", result)
         now = utcnow()
         self.runs.put_stage(StageExecution(
@@ -123,12 +192,13 @@ class RunLauncher:
         try:
             self.sfn.start_execution(stateMachineArn=self.settings.state_machine_arn, name=name,
                                      input=json.dumps(payload))
-        except Exception as exc:  # noqa: BLE001 - the alert is stored; the run records why it did not start
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                return  # started before (a lost answer, or another starter): never twice
             logger.exception("could not start a pipeline run", extra={"run_id": run.run_id})
-            self.runs.update_run(run.run_id, {"status": RunStatus.FAILED.value, "outcome": "FAILED",
-                                              "last_error_type": type(exc).__name__,
-                                              "last_error_message": str(exc)[:2000],
-                                              "last_error_retryable": True, "failed_index": index})
-            signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="FAILED", pipeline=run.pipeline_name)
-            return
+            raise RunStartError(f"StartExecution failed for run {run.run_id}: "
+                                f"{exc.response.get('Error', {}).get('Code', 'error')}") from exc
+        except BotoCoreError as exc:
+            logger.exception("could not start a pipeline run", extra={"run_id": run.run_id})
+            raise RunStartError(f"StartExecution failed for run {run.run_id}: {type(exc).__name__}") from exc
         signals.emit(signals.PIPELINE_STARTED, tags, pipeline=run.pipeline_name, start_index=index)

@@ -13,7 +13,7 @@ not use Step Functions redrive (Express has none, nor does moto).
 
 from __future__ import annotations
 
-from signalfire.errors import ConflictError
+from signalfire.errors import ConflictError, RunStartError
 from signalfire.runs.launcher import RunLauncher
 from signalfire.runs.models import PipelineRun, RunStatus, StageStatus
 from signalfire.runs.store import RunStore
@@ -22,16 +22,33 @@ from signalfire.timeutil import iso, utcnow
 
 
 def resume_run(run_id: str, launcher: RunLauncher) -> PipelineRun:
-    """Resume the FAILED run ``run_id``; returns the run (now RETRYING).
+    """Resume the run ``run_id``; returns the run (now RETRYING).
 
-    ConflictError (409) unless the run is FAILED, or when another resume of
-    it won the race.
+    A FAILED run continues at its failed stage.  An owed (PENDING) run is
+    started.  A run with no progress for RunDeadlineSeconds is first recorded
+    as failed (``RunStalled``, the reason in ``last_error_message``; a run
+    whose execution never started is restarted instead), then resumed.
+    ConflictError (409) for anything else, or when another resume won the race.
     """
+    from signalfire.runs.reconcile import Reconciler, is_stalled
+
     runs = launcher.runs
     run = runs.get_run(run_id)
+    deadline = launcher.settings.run_deadline_seconds
+    if run.status == RunStatus.PENDING:  # owed and never started: start it now
+        if not launcher.start_owed(run_id):
+            raise ConflictError(f"run {run_id} is being started already")
+        return runs.get_run(run_id)
+    if is_stalled(run, deadline):  # no progress within its deadline: record why, then resume
+        Reconciler(launcher).recover(run)
+        run = runs.get_run(run_id)
+        if run.status != RunStatus.FAILED:  # it was restarted from its first stage
+            return run
     if run.status != RunStatus.FAILED:
-        raise ConflictError(f"only FAILED runs can be resumed; run {run_id} is {run.status.value}",
-                            details={"status": run.status.value})
+        raise ConflictError(
+            f"run {run_id} is {run.status.value}: FAILED runs, owed (PENDING) runs and runs with no progress "
+            f"for {deadline} s (RunDeadlineSeconds) can be resumed",
+            details={"status": run.status.value})
     index = run.failed_index if run.failed_index is not None else 0
     before = {str(n.get("id", "")) for n in run.nodes[:index]}
     outputs = {node: ref for node, ref in runs.output_refs(run_id).items() if node in before}
@@ -47,7 +64,12 @@ def resume_run(run_id: str, launcher: RunLauncher) -> PipelineRun:
                         names={"#cur": "status"}, values={":failed": "FAILED", ":prev": run.resume_count})
     except ConditionFailed:
         raise ConflictError(f"run {run_id} is being resumed already") from None
-    launcher.start_execution(run, index, name=f"{run_id}-resume-{attempt}", outputs=outputs)
+    try:
+        launcher.start_execution(run, index, name=f"{run_id}-resume-{attempt}", outputs=outputs)
+    except RunStartError as exc:
+        runs.update_run(run_id, {"status": RunStatus.FAILED.value, "outcome": "FAILED",
+                                 "last_error_type": type(exc).__name__, "last_error_message": exc.message})
+        raise
     return runs.get_run(run_id)
 
 

@@ -180,6 +180,10 @@ class DynamoTable:
         """A ConditionCheck: the transaction fails unless ``condition`` holds on that item."""
         return {"ConditionCheck": self._request(key=(pk, sk), condition=condition, names=names, values=values)}
 
+    def tx_delete(self, pk: str, sk: str, condition: str | None = None,
+                  values: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"Delete": self._request(key=(pk, sk), condition=condition, values=values)}
+
     def tx_update(self, pk: str, sk: str, expression: str, *, condition: str | None = None,
                   names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"Update": self._request(key=(pk, sk), expression=expression, condition=condition, names=names,
