@@ -3,7 +3,8 @@ every concurrency and fault test (issue 7):
 
 1. every firing alert belongs to an open or acknowledged incident (it has an
    ``incident_id``, the incident exists, is open/acknowledged, lists the alert,
-   and counts it among its firing alerts);
+   and counts it among its firing alerts) -- except an alert a person's
+   resolve/close muted (``incident_closed_at``; docs/reliability.md);
 2. every incident that was created, escalated or resolved by its alerts has a
    run for that event -- started, finished, or recorded as owed (PENDING);
 3. ``settled=True`` (after the reconciler had its turn): nothing is still owed.
@@ -46,6 +47,8 @@ def violations(state: State, *, settled: bool = False) -> list[str]:
         if incident is None:
             found.append(f"firing alert {aid} points at missing incident {inc_id}")
         elif incident.get("status") not in OPEN:
+            if alert.get("incident_closed_at") and incident.get(f"{incident.get('status')}_by") != "signalfire":
+                continue  # closed by a person: quiet until it escalates or the quiet period ends
             found.append(f"firing alert {aid} belongs to incident {inc_id}, which is {incident.get('status')}")
         elif aid not in state.links.get(inc_id, set()):
             found.append(f"firing alert {aid} is not linked from its incident {inc_id}")

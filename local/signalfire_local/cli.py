@@ -64,6 +64,14 @@ Ctrl-C stops.""", flush=True)
         print(f"{len(stack.interrupted_runs)} run(s) were in flight when the last process stopped; they are "
               f"FAILED with outcome INTERRUPTED and can be resumed (POST /runs/{{id}}/resume): "
               f"{', '.join(stack.interrupted_runs[:10])}", flush=True)
+    from signalfire_local.schedules import ScheduleTimers, template_schedules
+
+    timers = ScheduleTimers(template_schedules(stack.template), stack.invoke, every=args.schedule_every,
+                            log=lambda line: print(line, flush=True) if args.verbose or "failed" in line else None)
+    for s in timers.schedules:
+        every = f"every {args.schedule_every:g}s" if args.schedule_every else s.expression
+        print(f"  schedule {s.function}.{s.event}: {every}", flush=True)
+    timers.start()
 
     stopping = threading.Event()
 
@@ -77,6 +85,7 @@ Ctrl-C stops.""", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        timers.stop()
         server.server_close()
         stack.stop()
         print("signalfire local stopped.", flush=True)
@@ -114,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                             "restarts (default: in memory only)")
     local.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="text: one readable line per event (default); json: the structured lines Lambda writes")
+    local.add_argument("--schedule-every", type=float, default=None, metavar="SECONDS",
+                       help="fire every template schedule each SECONDS instead of its own rate/cron (demos, tests)")
     local.set_defaults(func=cmd_local)
     openapi = sub.add_parser("openapi", help="print the OpenAPI document of the HTTP API")
     openapi.add_argument("--template", default=None)

@@ -115,7 +115,7 @@ class Reconciler:
             state = self.execution_status(run)
         except (ClientError, BotoCoreError) as exc:
             state = f"unknown ({type(exc).__name__})"
-        if state is None and run.resume_count == 0 and (run.current_index or 0) == 0:
+        if state is None and run.status == RunStatus.INGESTED and run.resume_count == 0:
             try:
                 self.runs.update_run(run.run_id, {"restarted_at": iso(utcnow())},
                                      condition="updated_at = :seen", values={":seen": iso(run.updated_at)})

@@ -1,0 +1,50 @@
+"""The group race through `signalfire local` over real HTTP, 30 concurrent
+trials, checked against the invariant (tests/invariants.py) through the API."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+
+import httpx
+import pytest
+
+from invariants import assert_invariants, from_api
+
+pytestmark = pytest.mark.e2e
+
+TRIALS = 30
+
+
+def _race(local, group: str) -> list[int]:
+    """A fired; then A's resolution and B's first firing arrive together."""
+    with local.sender() as s:
+        s.timeout = httpx.Timeout(300)  # 60 requests at once, and the runs they start, on a shared machine
+        first = s.post("/alerts/webhook/generic/", json={"group_key": group,
+                                                          "alerts": [{"name": "A", "fingerprint": f"{group}-a"}]})
+        assert first.status_code == 202, first.text
+        barrier = threading.Barrier(2)
+        bodies = [
+            {"group_key": group, "alerts": [{"name": "A", "fingerprint": f"{group}-a", "status": "resolved"}]},
+            {"group_key": group, "alerts": [{"name": "B", "fingerprint": f"{group}-b"}]},
+        ]
+
+        def send(body: dict) -> int:
+            barrier.wait()
+            return s.post("/alerts/webhook/generic/", json=body).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            return list(pool.map(send, bodies))
+
+
+def test_group_race_through_the_local_stack(local):
+    with concurrent.futures.ThreadPoolExecutor(TRIALS) as pool:
+        codes = list(pool.map(lambda i: _race(local, f"race-{i}"), range(TRIALS)))
+    assert all(c == [202, 202] for c in codes), codes
+    with local.admin_client() as admin:
+        admin.timeout = httpx.Timeout(300)
+        state = from_api(admin)
+        assert_invariants(state)
+        firing_b = [a for a in state.alerts.values() if a["name"] == "B" and a["status"] == "firing"]
+        assert len(firing_b) == TRIALS
+        assert all(state.incidents[a["incident_id"]]["status"] == "open" for a in firing_b)

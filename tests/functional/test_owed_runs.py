@@ -1,0 +1,180 @@
+"""Owed runs through the whole local stack in this process (real HTTP, the
+real ASL in moto, the template's handlers and schedules): a StartExecution
+fault injected at the AWS client boundary, the sender's retry, and the
+reconciler fired by the template's schedule timer."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from invariants import assert_invariants, from_api
+from support import ADMIN_TOKEN, WEBHOOK_TOKEN
+
+pytestmark = pytest.mark.slow
+
+
+class Harness:
+    def __init__(self, stack: Any, url: str, outbox: Path) -> None:
+        self.stack, self.url, self.outbox = stack, url, outbox
+        self.sender = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"}, timeout=30)
+        self.admin = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+        self.start_failures = 0  # StartExecution calls left to fail
+
+    def fail_start_execution(self, times: int) -> None:
+        """A fault at the AWS boundary: StartExecution answers ServiceUnavailable ``times`` times."""
+        from signalfire import services
+
+        self.start_failures = times
+
+        def hook(**_: Any) -> None:
+            if self.start_failures > 0:
+                self.start_failures -= 1
+                raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "StartExecution")
+
+        services.launcher().sfn.meta.events.register("before-call.sfn.StartExecution", hook)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return self.admin.get(f"/runs/{run_id}/").raise_for_status().json()["run"]
+
+    def wait_done(self, run_id: str, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.run(run_id)
+            if run["outcome"]:
+                return run
+            time.sleep(0.2)
+        raise AssertionError(f"run {run_id} did not finish: {self.run(run_id)}")
+
+    def notifications(self, run_id: str) -> list[dict[str, Any]]:
+        if not self.outbox.exists():
+            return []
+        lines = [json.loads(x) for x in self.outbox.read_text().splitlines() if x.strip()]
+        return [m for m in lines if m.get("tags", {}).get("run_id") == run_id]
+
+    def runs(self) -> list[dict[str, Any]]:
+        return self.admin.get("/runs/", params={"limit": 200}).raise_for_status().json()["items"]
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[Harness]:
+    from signalfire import services
+    from signalfire_local.server import make_server
+    from signalfire_local.stack import LocalStack
+
+    saved = dict(os.environ)
+    outbox = tmp_path / "outbox.jsonl"
+    stack = LocalStack(token=WEBHOOK_TOKEN, admin_token=ADMIN_TOKEN, outbox=str(outbox),
+                       parameters={"StageRetryIntervalSeconds": "1", "StageBackoffRate": "1"}).start()
+    server = make_server(stack, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield Harness(stack, f"http://127.0.0.1:{server.server_address[1]}", outbox)
+    finally:
+        server.shutdown()
+        server.server_close()
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        services.reset()
+
+
+ALERT = {"name": "DiskFull", "fingerprint": "disk-web-1", "severity": "critical", "labels": {"host": "web-1"}}
+
+
+def test_start_execution_fails_once_then_the_senders_retry_gives_one_run_and_one_notification(local):
+    local.fail_start_execution(1)
+    first = local.sender.post("/alerts/webhook/", json=ALERT)
+    assert first.status_code == 503, first.text
+    assert first.json()["error"] == "RunStartError"
+    [owed] = local.runs()
+    assert owed["status"] == "PENDING" and owed["trigger"] == "created"
+    assert_invariants(from_api(local.admin))  # stored, and the run is recorded as owed
+
+    retry = local.sender.post("/alerts/webhook/", json=ALERT)
+    assert retry.status_code == 202, retry.text
+    body = retry.json()
+    assert body["alerts_unchanged"] == 1 and body["run_ids"] == [owed["run_id"]]
+    done = local.wait_done(owed["run_id"])
+    assert done["status"] == "NOTIFIED" and done["outcome"] == "COMPLETED"
+    assert len(local.runs()) == 1
+    assert len(local.notifications(owed["run_id"])) == 1
+
+    third = local.sender.post("/alerts/webhook/", json=ALERT).json()
+    assert third["run_ids"] == [] and third["alerts_unchanged"] == 1  # nothing owed any more: no new run
+    assert len(local.runs()) == 1
+    assert_invariants(from_api(local.admin), settled=True)
+
+
+def test_the_reconciler_on_its_template_schedule_starts_owed_runs_and_recovers_a_run_left_at_ingested(local):
+    from datetime import timedelta
+
+    from signalfire import services
+    from signalfire.timeutil import iso, utcnow
+    from signalfire_local.schedules import ScheduleTimers, template_schedules
+
+    local.fail_start_execution(2)
+    assert local.sender.post("/alerts/webhook/", json=ALERT).status_code == 503
+    other = {**ALERT, "name": "CPUHigh", "fingerprint": "cpu-web-1"}
+    assert local.sender.post("/alerts/webhook/", json=other).status_code == 503
+    stuck, owed = sorted(local.runs(), key=lambda r: r["alert_fingerprint"])[::-1]
+    assert (stuck["alert_fingerprint"], owed["alert_fingerprint"]) == ("disk-web-1", "cpu-web-1")
+    # One is left at INGESTED with no execution (what a start that died after marking it leaves),
+    # twenty minutes ago; the other is owed (PENDING) since a minute ago.  No sender retries.
+    runs = services.run_store()
+    old = iso(utcnow() - timedelta(minutes=20))
+    runs.update_run(stuck["run_id"], {"status": "INGESTED"})
+    services.table().update(f"RUN#{stuck['run_id']}", "META", "SET updated_at = :t", values={":t": old})
+    services.table().update(f"RUN#{owed['run_id']}", "META", "SET created_at = :t",
+                            values={":t": iso(utcnow() - timedelta(minutes=1))})
+
+    schedules = template_schedules(local.stack.template)
+    assert [(s.function, s.expression) for s in schedules] == [("ReconcileFunction", "rate(1 minute)")]
+    timers = ScheduleTimers(schedules, local.stack.invoke, every=0.5, log=lambda line: None).start()
+    try:
+        recovered = local.wait_done(stuck["run_id"])
+        started = local.wait_done(owed["run_id"])
+    finally:
+        timers.stop()
+    assert timers.fired["ReconcileFunction.Reconcile"] >= 1
+    assert recovered["status"] == "NOTIFIED" and recovered["outcome"] == "COMPLETED"
+    assert started["status"] == "NOTIFIED" and started["outcome"] == "COMPLETED"
+    assert len(local.notifications(stuck["run_id"])) == 1
+    assert len(local.notifications(owed["run_id"])) == 1
+    assert len(local.runs()) == 2
+    assert_invariants(from_api(local.admin), settled=True)
+
+
+def test_a_stalled_run_is_failed_with_the_reason_and_can_then_be_resumed(local):
+    from datetime import timedelta
+
+    from signalfire import services
+    from signalfire.timeutil import iso, utcnow
+
+    local.fail_start_execution(1)
+    assert local.sender.post("/alerts/webhook/", json=ALERT).status_code == 503
+    [run] = local.runs()
+    # It reached CHECKED under an execution that no longer runs (died outside our code).
+    services.run_store().update_run(run["run_id"], {"status": "CHECKED", "current_index": 0,
+                                                    "execution_name": f"{run['run_id']}-gone"})
+    services.table().update(f"RUN#{run['run_id']}", "META", "SET updated_at = :t",
+                            values={":t": iso(utcnow() - timedelta(minutes=20))})
+    report = local.stack.invoke("ReconcileFunction", {"detail-type": "Scheduled Event", "source": "aws.events"})
+    assert report["failed"] == [run["run_id"]]
+    failed = local.run(run["run_id"])
+    assert failed["status"] == "FAILED" and failed["last_error_type"] == "RunStalled"
+    assert "no progress" in failed["last_error_message"] and "never started" in failed["last_error_message"]
+    resumed = local.admin.post(f"/runs/{run['run_id']}/resume/")
+    assert resumed.status_code == 202, resumed.text
+    done = local.wait_done(run["run_id"])
+    assert done["status"] == "NOTIFIED" and len(local.notifications(run["run_id"])) == 1
