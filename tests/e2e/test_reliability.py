@@ -48,3 +48,21 @@ def test_group_race_through_the_local_stack(local):
         firing_b = [a for a in state.alerts.values() if a["name"] == "B" and a["status"] == "firing"]
         assert len(firing_b) == TRIALS
         assert all(state.incidents[a["incident_id"]]["status"] == "open" for a in firing_b)
+
+
+def test_signalfire_local_fires_the_template_schedules(tmp_path):
+    """The reconciler's EventBridge schedule runs in the real process (sped up)."""
+    import time
+
+    from localproc import start_local, stop_local
+
+    stack = start_local(tmp_path, verbose=True, extra=("--schedule-every", "0.5"))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "schedule ReconcileFunction.Reconcile ran" not in stack.log.read_text():
+            time.sleep(0.5)
+        log = stack.log.read_text()
+        assert "schedule ReconcileFunction.Reconcile: every 0.5s" in log
+        assert "schedule ReconcileFunction.Reconcile ran" in log, log[-3000:]
+    finally:
+        assert stop_local(stack) == 0

@@ -138,8 +138,8 @@ def test_the_reconciler_on_its_template_schedule_starts_owed_runs_and_recovers_a
     services.table().update(f"RUN#{owed['run_id']}", "META", "SET created_at = :t",
                             values={":t": iso(utcnow() - timedelta(minutes=1))})
 
-    schedules = template_schedules(local.stack.template)
-    assert [(s.function, s.expression) for s in schedules] == [("ReconcileFunction", "rate(1 minute)")]
+    schedules = [s for s in template_schedules(local.stack.template) if s.function == "ReconcileFunction"]
+    assert [(s.event, s.expression) for s in schedules] == [("Reconcile", "rate(1 minute)")]
     timers = ScheduleTimers(schedules, local.stack.invoke, every=0.5, log=lambda line: None).start()
     try:
         recovered = local.wait_done(stuck["run_id"])

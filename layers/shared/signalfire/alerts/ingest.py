@@ -1,11 +1,14 @@
 """Ingest: turn a parsed webhook into deduplicated alerts and incidents
 (seed: AlertOrchestrator.process_webhook).
 
-Per alert the flow is read -> decide -> conditional write; a lost race
+Per alert the flow is read -> decide -> one transaction (the alert, its
+history, the incident it joins/leaves/escalates -- each conditional on that
+incident's status -- and the PENDING runs the change owes); a lost race
 re-reads and decides again, so 50 identical deliveries arriving at once give
-one alert and one incident.  An alert that comes back unchanged costs one
-consistent read and no write, and is reported as ``unchanged`` (it starts no
-pipeline run).
+one alert and one incident, and an alert never joins an incident that was
+resolved meanwhile.  An alert that comes back unchanged costs one consistent
+read and no write, and is reported as ``unchanged``: it owes no new run (but
+carries any run an earlier delivery left owed).  docs/reliability.md.
 """
 
 from __future__ import annotations
