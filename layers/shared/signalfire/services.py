@@ -151,7 +151,7 @@ def check_store() -> CheckStore:
 
 @lru_cache(maxsize=1)
 def check_bridge() -> CheckAlertBridge:
-    return CheckAlertBridge(IngestService(alert_store()), launcher())
+    return CheckAlertBridge(IngestService(alert_store(), get_settings().reopen_quiet_seconds), launcher())
 
 
 @lru_cache(maxsize=1)

@@ -30,7 +30,7 @@ HOST_SILENT = "HostSilent"
 
 
 class RunStarter(Protocol):
-    def start_for(self, outcome: IngestOutcome, pipeline_name: str | None = None) -> list[str]: ...
+    def start_for(self, outcome: IngestOutcome) -> list[str]: ...
 
 
 class BridgeOutcome(BaseModel):
