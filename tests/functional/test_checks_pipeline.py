@@ -25,8 +25,10 @@ _env = test_local_stepfunctions._env
 
 def webhook(labels: dict, pipeline: str, name: str = "HighLoad") -> list[str]:
     payload = {"name": name, "severity": "critical", "status": "firing", "labels": labels}
-    outcome = IngestService(services.alert_store()).process(parse_webhook(payload, "generic"))
-    return services.launcher().start_for(outcome, pipeline)
+    launcher = services.launcher()
+    outcome = IngestService(services.alert_store()).process(parse_webhook(payload, "generic"),
+                                                           launcher.pipeline_for("generic", pipeline))
+    return launcher.start_for(outcome)
 
 
 def test_agent_critical_starts_local_monitor_with_the_hosts_results_and_ok_resolves(sf: Harness) -> None:
