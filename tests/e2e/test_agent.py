@@ -1,7 +1,9 @@
 """The installed `signalfire-agent` command posts to the real `signalfire
 local` over HTTP: a CRITICAL result becomes an agent alert and a
 local-monitor run whose check stage carries the host's results; the next OK
-resolves it; the loop mode keeps reporting until SIGTERM."""
+resolves it; the loop mode keeps reporting until SIGTERM; the template's
+silent-host schedule, fired by signalfire local's timers, raises HostSilent
+and the next report resolves it."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from localproc import ROOT, Local
+from localproc import ROOT, Local, start_local, stop_local
 
 pytestmark = pytest.mark.e2e
 HOST = "e2e-agent-host"
@@ -109,3 +111,31 @@ def test_loop_mode_reports_every_interval_and_stops_on_sigterm(local: Local, tmp
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
     assert code == 0
+
+
+def test_signalfire_local_fires_the_silent_host_schedule(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The template's SilentHosts schedule on a timer: a host that stops reporting
+    gets HostSilent; its next report resolves it."""
+    tmp = tmp_path_factory.mktemp("silent")
+    stack = start_local(tmp, "HostSilentMultiple=1", extra=("--schedule-every", "1"))
+    host = "e2e-silent-host"
+    cfg = config(tmp, "quiet.toml", disk_critical=100)
+    cmd = [agent_command(), "run", "--once", "--interval", "4", "--config", str(cfg), "--api-url", stack.url,
+           "--hostname", host, "--spool-dir", str(tmp / "spool")]
+    try:
+        assert subprocess.run(cmd, env=agent_env(stack), capture_output=True, timeout=120).returncode == 0
+        silent_id = None
+        deadline = time.monotonic() + 60
+        with stack.admin_client() as admin:
+            while time.monotonic() < deadline and silent_id is None:
+                for a in admin.get("/alerts/", params={"source": "agent"}).json()["items"]:
+                    if a["name"] == f"HostSilent: {host}" and a["status"] == "firing":
+                        silent_id = a["id"]
+                time.sleep(0.5)
+            assert silent_id, "the schedule never raised HostSilent"
+            assert admin.get(f"/hosts/{host}").json()["host"]["silent"] is True
+            assert subprocess.run(cmd, env=agent_env(stack), capture_output=True, timeout=120).returncode == 0
+            alert = admin.get(f"/alerts/{silent_id}").json()
+            assert any(h["event"] == "resolved" for h in alert["history"])
+    finally:
+        stop_local(stack)
