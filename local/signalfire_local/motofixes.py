@@ -34,7 +34,21 @@ upstream, and tests/functional/test_motofixes.py covers it
    builds a new LALR parser table: most of an execution's time.  A
    compiled path is immutable, so it is compiled once per text.
 
-All five are installed by :func:`install` (idempotent), after ``mock_aws``
+6. Every Query walked and sorted the whole table (``Table.all_items``),
+   for a key on the table and for a global secondary index alike: a query
+   cost O(n log n) in the table, where DynamoDB's costs O(result).  A query
+   on the table now looks only at its partition; a query on a GSI looks
+   only at the items whose index key matches, found through an index kept
+   up to date by every write path (put, update, delete, transaction
+   rollback) and built on first use.  moto's own query code still decides
+   what matches, in what order.
+
+7. Each Lambda or DynamoDB task of an execution built a new boto3 client
+   (a session, service models read from disk, an SSL context): a tenth of
+   an execution's time.  botocore clients are thread-safe and these take no
+   per-call state, so one client per (region, service) is reused.
+
+All seven are installed by :func:`install` (idempotent), after ``mock_aws``
 has started.
 """
 
@@ -62,6 +76,8 @@ def install() -> None:
         _bound_finished_executions()
         _serialize_asl_parsing()
         _compile_json_paths_once()
+        _query_by_key()
+        _reuse_task_clients()
         _INSTALLED = True
 
 
@@ -112,6 +128,7 @@ class _ItemBackup:
                 table.items[hash_value][range_value] = item
             else:
                 table.items[hash_value] = item
+            _reindex(table, hash_value, range_value)
 
 
 def _transactions_back_up_items_only() -> None:
@@ -346,3 +363,197 @@ def _compile_json_paths_once() -> None:
         cached = functools.lru_cache(maxsize=4096)(parse)
         cached._signalfire_fixed = True  # type: ignore[attr-defined]
         module.parse = cached
+
+
+# -- 6. queries by key ---------------------------------------------------------------------
+
+_QUERY_SCOPE = threading.local()  # (table, candidate items) while a query runs on this thread
+
+
+class _GsiIndex:
+    """For each single-attribute GSI hash key: value -> primary keys of the
+    items holding it.  Stale entries are harmless (moto's query re-checks
+    each candidate); a missing one would hide an item, so every write path
+    calls :func:`_reindex`."""
+
+    def __init__(self, table: Any) -> None:
+        self.attrs: dict[str, str] = {}
+        for index in table.global_indexes or []:
+            hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            if len(hashes) == 1:
+                self.attrs[index.name] = hashes[0]
+        self.by_value: dict[str, dict[Any, dict[tuple[Any, Any], None]]] = {name: {} for name in self.attrs}
+        self.of_item: dict[tuple[Any, Any], dict[str, Any]] = {}
+
+    def update(self, pk: tuple[Any, Any], item: Any) -> None:
+        for name, value in self.of_item.pop(pk, {}).items():
+            holders = self.by_value[name].get(value)
+            if holders is not None:
+                holders.pop(pk, None)
+                if not holders:
+                    del self.by_value[name][value]
+        if item is None:
+            return
+        found = {}
+        for name, attr in self.attrs.items():
+            value = item.attrs.get(attr)
+            if value is not None:
+                self.by_value[name].setdefault(value, {})[pk] = None
+                found[name] = value
+        if found:
+            self.of_item[pk] = found
+
+
+def _gsi_index(table: Any, build: bool) -> _GsiIndex | None:
+    index = table.__dict__.get("_signalfire_gsi")
+    if index is None and build:
+        index = _GsiIndex(table)
+        for item in _ORIGINAL_ALL_ITEMS(table):
+            index.update((item.hash_key, item.range_key), item)
+        table.__dict__["_signalfire_gsi"] = index
+    return index
+
+
+def _reindex(table: Any, hash_value: Any, range_value: Any) -> None:
+    index = _gsi_index(table, build=False)
+    if index is None:
+        return
+    item = _lookup(table, hash_value, range_value)
+    index.update((hash_value, range_value), item)
+
+
+def _lookup(table: Any, hash_value: Any, range_value: Any) -> Any:
+    holder = table.items.get(hash_value)
+    if holder is None:
+        return None
+    if table.range_key_attr is None:
+        return holder
+    return holder.get(range_value)
+
+
+def _sort_key(item: Any) -> Any:
+    return (item.hash_key, item.range_key) if item.range_key else item.hash_key
+
+
+_ORIGINAL_ALL_ITEMS: Any = None
+
+
+def _query_by_key() -> None:
+    global _ORIGINAL_ALL_ITEMS
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_signalfire_fixed", False):
+        return
+    _ORIGINAL_ALL_ITEMS = Table.all_items
+    original_query = Table.query
+    original_put = Table.put_item
+    original_delete = Table.delete_item
+    original_update = DynamoDBBackend.update_item
+
+    def all_items(self: Any) -> Any:
+        scope = getattr(_QUERY_SCOPE, "value", None)
+        if scope is not None and scope[0] is self:
+            return scope[1]
+        return _ORIGINAL_ALL_ITEMS(self)
+
+    def candidates(self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+        index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+        if not index_name:
+            hash_key = kwargs.get("hash_key", args[0] if args else None)
+            if hash_key is None:
+                return None
+            holder = self.items.get(hash_key)
+            if holder is None:
+                return []
+            return list(holder.values()) if self.range_key_attr is not None else [holder]
+        conditions = kwargs.get("hash_key_conditions") or []
+        index = _gsi_index(self, build=True)
+        attr = index.attrs.get(index_name) if index else None
+        if index is None or attr is None or len(conditions) != 1 or conditions[0][0] != attr:
+            return None  # a local index or a multi-attribute key: moto's full walk
+        pks = index.by_value[index_name].get(conditions[0][1], {})
+        found = (_lookup(self, h, r) for h, r in pks)
+        return [item for item in found if item is not None]
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found = candidates(self, args, kwargs)
+        if found is None:
+            return original_query(self, *args, **kwargs)
+        _QUERY_SCOPE.value = (self, sorted(found, key=_sort_key))
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _QUERY_SCOPE.value = None
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original_put(self, *args, **kwargs)
+        _reindex(self, item.hash_key, item.range_key)
+        return item
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        try:
+            return original_delete(self, hash_key, range_key)
+        finally:
+            _reindex(self, hash_key, range_key)
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        try:
+            return original_update(self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.tables.get(table_name)
+            if isinstance(table, _SharedTable):  # the transaction's view of its tables
+                table = table.table
+            if table is not None and table.hash_key_attr in key:
+                range_value = (DynamoType(key[table.range_key_attr])
+                               if table.range_key_attr and table.range_key_attr in key else None)
+                _reindex(table, DynamoType(key[table.hash_key_attr]), range_value)
+
+    query._signalfire_fixed = True  # type: ignore[attr-defined]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
+    Table.put_item = put_item  # type: ignore[method-assign]
+    Table.delete_item = delete_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+
+
+# -- 7. Step Functions task clients -------------------------------------------------------
+
+
+def _reuse_task_clients() -> None:
+    import importlib
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    if getattr(original, "_signalfire_fixed", False):
+        return
+    clients: dict[tuple[Any, ...], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        from moto.core.models import botocore_stubber
+
+        # moto builds every task client with the same fixed test credentials
+        # (``state_credentials`` does not change the client it returns).
+        key = (region, service, botocore_stubber.enabled)
+        client = clients.get(key)
+        if client is None:
+            with lock:
+                client = clients.get(key)
+                if client is None:
+                    client = clients[key] = original(region, service, state_credentials)
+        return client
+
+    boto_client_for._signalfire_fixed = True  # type: ignore[attr-defined]
+    prefix = "moto.stepfunctions.parser.asl.component.state.exec.state_task."
+    for name in ("lambda_eval_utils", "service.state_task_service_dynamodb"):
+        importlib.import_module(prefix + name)
+    boto_client.boto_client_for = boto_client_for  # type: ignore[assignment]
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("moto.stepfunctions") and \
+                getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]

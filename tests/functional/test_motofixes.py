@@ -155,3 +155,68 @@ def test_finished_executions_are_bounded(aws_env, monkeypatch):
         assert {e["status"] for e in kept} == {"SUCCEEDED"}
         assert sfn.describe_execution(executionArn=kept[0]["executionArn"])["status"] == "SUCCEEDED"
         assert set(arns) >= {e["executionArn"] for e in kept}
+
+
+# ---------------------------------------------------------------- queries by key
+
+
+@pytest.fixture
+def gsi_table(aws_env):
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "G", "GS")],
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{"IndexName": "GSI", "Projection": {"ProjectionType": "ALL"},
+                                     "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
+                                                   {"AttributeName": "GS", "KeyType": "RANGE"}]}])
+        yield client
+
+
+def _gsi(ddb, value: str) -> list[str]:
+    items = ddb.query(TableName=TABLE, IndexName="GSI", KeyConditionExpression="G = :g",
+                      ExpressionAttributeValues={":g": {"S": value}})["Items"]
+    return [i["PK"]["S"] for i in items]
+
+
+def test_queries_look_only_at_the_key_they_name(gsi_table, monkeypatch):
+    ddb = gsi_table
+    for i in range(30):
+        ddb.put_item(TableName=TABLE, Item={"PK": {"S": f"p{i % 3}"}, "SK": {"S": f"s{i:02d}"},
+                                            "G": {"S": f"g{i % 5}"}, "GS": {"S": f"{i:02d}"}})
+    _gsi(ddb, "g0")  # builds the index once
+    walked = []
+    original = motofixes._ORIGINAL_ALL_ITEMS
+    monkeypatch.setattr(motofixes, "_ORIGINAL_ALL_ITEMS", lambda table: walked.append(1) or original(table))
+    page = ddb.query(TableName=TABLE, KeyConditionExpression="PK = :p AND begins_with(SK, :s)",
+                     ExpressionAttributeValues={":p": {"S": "p1"}, ":s": {"S": "s1"}}, ScanIndexForward=False)
+    assert [i["SK"]["S"] for i in page["Items"]] == ["s19", "s16", "s13", "s10"]
+    assert _gsi(ddb, "g2") == ["p2", "p1", "p0", "p2", "p1", "p0"]  # GS order 02, 07, 12, 17, 22, 27
+    assert walked == []  # neither query walked the table
+
+
+def test_gsi_answers_follow_every_write_path(gsi_table):
+    ddb = gsi_table
+    key = {"PK": {"S": "a"}, "SK": {"S": "META"}}
+    ddb.put_item(TableName=TABLE, Item={**key, "G": {"S": "open"}, "GS": {"S": "1"}})
+    assert _gsi(ddb, "open") == ["a"]
+    ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET G = :g",
+                    ExpressionAttributeValues={":g": {"S": "closed"}})
+    assert (_gsi(ddb, "open"), _gsi(ddb, "closed")) == ([], ["a"])
+    ddb.update_item(TableName=TABLE, Key={"PK": {"S": "b"}, "SK": {"S": "META"}},  # an upsert
+                    UpdateExpression="SET G = :g, GS = :s",
+                    ExpressionAttributeValues={":g": {"S": "closed"}, ":s": {"S": "2"}})
+    assert _gsi(ddb, "closed") == ["a", "b"]
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": TABLE, "Key": key, "UpdateExpression": "SET G = :g",
+                        "ExpressionAttributeValues": {":g": {"S": "open"}}}},
+            {"ConditionCheck": {"TableName": TABLE, "Key": {"PK": {"S": "zz"}, "SK": {"S": "META"}},
+                                "ConditionExpression": "attribute_exists(PK)"}},
+        ])
+    assert (_gsi(ddb, "open"), _gsi(ddb, "closed")) == ([], ["a", "b"])  # rolled back, index too
+    ddb.transact_write_items(TransactItems=[{"Delete": {"TableName": TABLE, "Key": key}}])
+    ddb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": {"PK": {"S": "c"}, "SK": {"S": "META"},
+                                                                        "G": {"S": "closed"}, "GS": {"S": "3"}}}}]})
+    assert _gsi(ddb, "closed") == ["b", "c"]
