@@ -181,3 +181,10 @@ def test_pipeline_values_dynamodb_cannot_store_are_a_400_naming_the_field(moto_s
         r = api("POST", "/pipelines/", body=body)
         assert r.status == 400 and words in r.json["message"], r
     assert api("GET", "/pipelines/hostile-tags").status == 404
+
+
+def test_a_utf8_byte_order_mark_is_tolerated_and_utf16_is_refused_and_kept(moto_stack):
+    assert webhook(b"\xef\xbb\xbf" + json.dumps({"name": "Bom"}).encode()).status == 202
+    r = webhook(json.dumps({"name": "Wide"}).encode("utf-16"))
+    assert r.status == 400 and "UTF-8" in r.json["message"]
+    assert api("GET", "/alerts/rejected/").json["count"] == 1

@@ -79,7 +79,7 @@ def parse_json_body(body: bytes, what: str = "body") -> Any:
     """A request body as JSON, or a 400 saying why not (not UTF-8, not JSON,
     nested too deeply)."""
     try:
-        value = json.loads(body.decode("utf-8"))
+        value = json.loads(body.decode("utf-8-sig"))  # a leading BOM is tolerated, as json.loads(bytes) did
     except UnicodeDecodeError as exc:
         raise InvalidJSONError(f"{what} is not UTF-8 text; send JSON") from exc
     except json.JSONDecodeError as exc:
