@@ -98,14 +98,6 @@ class RunLauncher:
         run = self.runs.get_run(run_id)
         if run.status != RunStatus.PENDING:
             return True
-        now = utcnow()
-        try:
-            self.runs.update_run(run_id, {"claimed_until": iso(now + CLAIM)},
-                                 condition="#st = :pending AND (attribute_not_exists(claimed_until) "
-                                           "OR claimed_until < :now)",
-                                 names={"#st": "status"}, values={":pending": "PENDING", ":now": iso(now)})
-        except ConditionFailed:
-            return False
         try:
             name = run.pipeline_name or resolve_pipeline_name(run.source, None, self.settings)
             definition, nodes = load_definition(name, self.pipelines)
@@ -120,7 +112,14 @@ class RunLauncher:
             "max_retries": self.settings.max_retries_per_stage, "environment": self.settings.environment,
             "normalized_payload_ref": self.runs.output_ref(run_id, -1, "ingest"),
         }
-        self.runs.update_run(run_id, fields)
+        now = utcnow()
+        try:  # the claim and the pipeline in one write
+            self.runs.update_run(run_id, {**fields, "claimed_until": iso(now + CLAIM)},
+                                 condition="#st = :pending AND (attribute_not_exists(claimed_until) "
+                                           "OR claimed_until < :now)",
+                                 names={"#st": "status"}, values={":pending": "PENDING", ":now": iso(now)})
+        except ConditionFailed:
+            return False
         run = run.model_copy(update=fields)
         self._record_ingest(run, outcome)
         try:
