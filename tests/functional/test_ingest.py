@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from handler_calls import api, webhook
+from invariants import assert_invariants, from_table
 
 
 def am_group(status: str = "firing", alerts: list[dict] | None = None, group_key: str = '{}:{alertname="DiskFull"}'):
@@ -136,6 +137,9 @@ def test_fifty_identical_webhooks_at_once_give_one_alert_and_one_incident(moto_s
     incidents = api("GET", "/incidents/").json
     assert incidents["count"] == 1
     assert incidents["items"][0]["alert_count"] == 1
+    # one run: the 49 that lost the race owed nothing; the invariant holds, nothing left owed
+    assert api("GET", "/runs/").json["count"] == 1
+    assert_invariants(from_table(moto_stack["table"]), settled=True)
 
 
 @pytest.mark.parametrize("driver", [None, "alertmanager"])

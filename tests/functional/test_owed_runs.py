@@ -178,3 +178,30 @@ def test_a_stalled_run_is_failed_with_the_reason_and_can_then_be_resumed(local):
     assert resumed.status_code == 202, resumed.text
     done = local.wait_done(run["run_id"])
     assert done["status"] == "NOTIFIED" and len(local.notifications(run["run_id"])) == 1
+
+
+def test_a_hung_execution_is_stopped_and_its_run_failed_with_the_reason(moto_stack):
+    """In this fixture moto records executions but never runs them: a run whose
+    execution hangs RUNNING past RunDeadlineSeconds."""
+    from datetime import timedelta
+
+    import boto3
+
+    from handler_calls import webhook
+    from signalfire import services
+    from signalfire.timeutil import iso, utcnow
+
+    [run_id] = webhook(ALERT).json["run_ids"]
+    services.table().update(f"RUN#{run_id}", "META", "SET updated_at = :t",
+                            values={":t": iso(utcnow() - timedelta(minutes=20))})
+    report = services.reconciler().reconcile()
+    assert report.failed == [run_id] and report.restarted == []
+    run = services.run_store().get_run(run_id)
+    assert run.status == "FAILED" and run.last_error_type == "RunStalled" and run.last_error_retryable
+    assert "execution RUNNING" in run.last_error_message
+    arn = moto_stack["state_machine"].replace(":stateMachine:", ":execution:") + f":{run_id}"
+    assert boto3.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "ABORTED"
+    # a healthy run (recent update) is left alone
+    [fresh] = webhook({**ALERT, "fingerprint": "other", "name": "Other"}).json["run_ids"]
+    assert services.reconciler().reconcile().failed == []
+    assert services.run_store().get_run(fresh).status == "INGESTED"
