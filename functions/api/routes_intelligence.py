@@ -85,7 +85,10 @@ def list_recommendations(incident_id: Annotated[str, Query(min_length=1, max_len
 
 @router.post("/intelligence/recommendations")
 def analyze(body: Annotated[AnalyzeBody, Body()]) -> AnalysisResult:
-    return services.intelligence().analyze_incident(body.incident_id, body.provider, trace_id=_trace_id())
+    context = getattr(router, "lambda_context", None)  # set during a request
+    remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+    return services.intelligence().analyze_incident(body.incident_id, body.provider, trace_id=_trace_id(),
+                                                    remaining_seconds=remaining)
 
 
 @router.get("/intelligence/memory")

@@ -286,3 +286,14 @@ def test_an_analysis_costs_two_writes_and_few_reads(moto_stack, dynamodb_calls):
     # incident, its alerts, the host's items, the active pointer, the local item lookup; the record twice
     assert dynamodb_calls.writes() == ["PutItem", "PutItem"]
     assert len(dynamodb_calls.calls) - 2 <= 7, dynamodb_calls.calls
+
+
+def test_an_analysis_on_demand_stops_the_ai_call_in_time_for_the_fallback(moto_stack, vendor):
+    from signalfire import services
+
+    vendor.answer(200, completion(json.dumps(ANSWER)), delay=3)
+    api("POST", "/intelligence/providers", body=_provider("slow", vendor.url, is_active=True,
+                                                           config={"timeout": 60}))
+    result = services.intelligence().analyze_incident(_incident(), remaining_seconds=8.5)  # cap: 8.5 - 7 = 1.5 s
+    assert result.fallback_used is True and result.primary_error is not None
+    assert result.primary_error["type"] == "ProviderError" and "1.5 s" in result.primary_error["message"]

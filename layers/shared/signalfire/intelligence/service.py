@@ -40,8 +40,10 @@ from signalfire.timeutil import utcnow
 
 ProviderType = Literal["local", "openai", "claude", "gemini", "copilot", "grok", "ollama", "mistral"]
 #: An AI call made while an HTTP client waits (POST /intelligence/recommendations/)
-#: must end well inside API Gateway's 30 s limit, leaving time for the fallback.
-API_PROVIDER_TIMEOUT = 20.0
+#: must end inside the API function's timeout (25 s, itself under API Gateway's
+#: 30 s), leaving time for the key lookup, the fallback and the records.
+API_PROVIDER_TIMEOUT = 15.0
+API_RESERVE_SECONDS = 7.0
 MAX_PROVIDER_TIMEOUT = 100.0  # the analyze function's own timeout is 120 s
 SECRET_PLACEHOLDER = "***"
 
@@ -286,14 +288,20 @@ class IntelligenceService:
             analysis_run_id=audit.id, hosts_with_data=[h.hostname for h in request.hosts],
             hosts_without_data=request.hosts_without_data)
 
-    def analyze_incident(self, incident_id: str, provider: str | None = None, *, trace_id: str = "") -> AnalysisResult:
+    def analyze_incident(self, incident_id: str, provider: str | None = None, *, trace_id: str = "",
+                         remaining_seconds: float | None = None) -> AnalysisResult:
         """POST /intelligence/recommendations/: analyse now, falling back to the
-        local provider in-process (the state machine does it for pipeline runs)."""
+        local provider in-process (the state machine does it for pipeline runs).
+        The AI call is capped at API_PROVIDER_TIMEOUT, and to what the caller's
+        remaining time allows minus API_RESERVE_SECONDS."""
         incident = self.alerts.get_incident(incident_id)
         if incident is None:
             raise NotFoundError(f"no incident with id {incident_id!r}")
         request = self.build_request(incident, self.alerts.incident_alerts(incident_id))
-        chosen = self.resolve(provider, timeout_cap=API_PROVIDER_TIMEOUT)
+        cap = API_PROVIDER_TIMEOUT
+        if remaining_seconds is not None:
+            cap = max(1.0, min(cap, remaining_seconds - API_RESERVE_SECONDS))
+        chosen = self.resolve(provider, timeout_cap=cap)
         try:
             return self.run(chosen, request, trace_id=trace_id)
         except SignalfireError as exc:
