@@ -36,6 +36,7 @@ from signalfire.intelligence.providers import (
 from signalfire.intelligence.providers.base import ProviderAnswer
 from signalfire.intelligence.store import IntelligenceStore
 from signalfire.observability import logger
+from signalfire.redaction import MASK, is_sensitive
 from signalfire.timeutil import utcnow
 
 ProviderType = Literal["local", "openai", "claude", "gemini", "copilot", "grok", "ollama", "mistral"]
@@ -45,7 +46,6 @@ ProviderType = Literal["local", "openai", "claude", "gemini", "copilot", "grok",
 API_PROVIDER_TIMEOUT = 15.0
 API_RESERVE_SECONDS = 7.0
 MAX_PROVIDER_TIMEOUT = 100.0  # the analyze function's own timeout is 120 s
-SECRET_PLACEHOLDER = "***"
 
 
 class ProviderInput(BaseModel):
@@ -175,7 +175,7 @@ class IntelligenceService:
         current = self.store.get_provider(name)
         kind = body.provider or current.provider
         config = current.config if body.config is None else {
-            k: (current.config.get(k) if v == SECRET_PLACEHOLDER else v) for k, v in body.config.items()}
+            k: (current.config.get(k) if v == MASK and is_sensitive(k) else v) for k, v in body.config.items()}
         validate_config(kind, config)
         updated = current.model_copy(update={
             "provider": kind, "config": config, "updated_at": utcnow(),
