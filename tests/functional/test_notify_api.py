@@ -7,6 +7,7 @@ import pytest
 
 from handler_calls import api
 from receivers import http_receiver
+from signalfire.notify.secrets import MASK
 
 SLACK = {"name": "ops-slack", "driver": "slack", "description": "ops room",
          "config": {"webhook_url": "http://127.0.0.1:9/services/T0/B0/SECRETTOKEN123", "channel": "#ops"}}
@@ -15,15 +16,15 @@ SLACK = {"name": "ops-slack", "driver": "slack", "description": "ops room",
 def test_channel_crud_masks_secrets_and_keeps_them_on_put(moto_stack):
     created = api("POST", "/notify/channels/", SLACK)
     assert created.status == 201, created
-    assert created.json["config"] == {"webhook_url": "********", "channel": "#ops"}
+    assert created.json["config"] == {"webhook_url": MASK, "channel": "#ops"}
     assert api("POST", "/notify/channels", SLACK).status == 409
     listed = api("GET", "/notify/channels/").json
     assert [c["name"] for c in listed["items"]] == ["ops-slack"] and "SECRETTOKEN123" not in str(listed)
     got = api("GET", "/notify/channels/ops-slack/")
-    assert got.status == 200 and got.json["config"]["webhook_url"] == "********"
+    assert got.status == 200 and got.json["config"]["webhook_url"] == MASK
     # PUT with the mask keeps the stored secret; change another key
     put = api("PUT", "/notify/channels/ops-slack", {"driver": "slack", "is_active": False,
-                                                   "config": {"webhook_url": "********", "channel": "#infra"}})
+                                                   "config": {"webhook_url": MASK, "channel": "#infra"}})
     assert put.status == 200 and put.json["is_active"] is False and put.json["config"]["channel"] == "#infra"
     from signalfire import services
 

@@ -23,8 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 from signalfire.errors import ConfigurationError, TransientError
+from signalfire.redaction import MASK as REDACTION_MASK
 
-MASK = "********"
+MASK = REDACTION_MASK  # one mask for every secret shown (signalfire/redaction.py)
 _KINDS = ("ssm", "secretsmanager")
 
 
