@@ -25,7 +25,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from signalfire import services
-from signalfire.intelligence.service import AnalysisResult, ProviderInput, ProviderUpdate
+from signalfire.intelligence.service import (
+    AnalysisResult,
+    Health,
+    ProviderInput,
+    ProviderOut,
+    ProvidersOverview,
+    ProviderUpdate,
+)
 
 router = APIGatewayHttpRouter()
 
@@ -45,33 +52,32 @@ def _trace_id() -> str:
 
 
 @router.get("/intelligence/health")
-def health() -> dict[str, Any]:
+def health() -> Health:
     return services.intelligence().health()
 
 
 @router.get("/intelligence/providers")
-def list_providers() -> dict[str, Any]:
+def list_providers() -> ProvidersOverview:
     return services.intelligence().overview()
 
 
-@router.post("/intelligence/providers")
-def create_provider(body: Annotated[ProviderInput, Body()]) -> Response[dict[str, Any]]:
-    created = services.intelligence().create(body)
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created.public())
+@router.post("/intelligence/providers", status_code=201)
+def create_provider(body: Annotated[ProviderInput, Body()]) -> ProviderOut:
+    return ProviderOut.of(services.intelligence().create(body))
 
 
 @router.get("/intelligence/providers/<name>")
-def get_provider(name: str) -> dict[str, Any]:
-    return services.intelligence().get(name).public()
+def get_provider(name: str) -> ProviderOut:
+    return ProviderOut.of(services.intelligence().get(name))
 
 
 @router.put("/intelligence/providers/<name>")
-def update_provider(name: str, body: Annotated[ProviderUpdate, Body()]) -> dict[str, Any]:
-    return services.intelligence().update(name, body).public()
+def update_provider(name: str, body: Annotated[ProviderUpdate, Body()]) -> ProviderOut:
+    return ProviderOut.of(services.intelligence().update(name, body))
 
 
-@router.delete("/intelligence/providers/<name>")
-def delete_provider(name: str) -> Response[None]:
+@router.delete("/intelligence/providers/<name>", responses={204: {"description": "deleted"}})
+def delete_provider(name: str):  # noqa: ANN201 - a 204 Response, unannotated for the OpenAPI validator
     services.intelligence().delete(name)
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body=None)
 

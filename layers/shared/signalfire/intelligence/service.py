@@ -72,6 +72,48 @@ class ProviderUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
 
 
+class ProviderOut(BaseModel):
+    """An IntelligenceProvider as the API shows it: sensitive config values are ``***``."""
+
+    name: str
+    provider: str
+    config: dict[str, Any]
+    is_active: bool
+    description: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, item: IntelligenceProvider) -> ProviderOut:
+        return cls.model_validate(item.public())
+
+
+class ProviderKind(BaseModel):
+    provider: str
+    default_model: str
+    config_keys: list[str]
+    default_base_url: str | None = None
+    requires_key: bool | None = None
+
+
+class ProvidersOverview(BaseModel):
+    """GET /intelligence/providers/: the types and the configured providers."""
+
+    types: list[ProviderKind]
+    providers: list[ProviderOut]
+    active: str | None
+    effective: str
+
+
+class Health(BaseModel):
+    status: str
+    providers: list[str]
+    active: str | None
+    active_type: str
+    model_name: str
+    fallback_enabled: bool
+
+
 class AnalysisResult(BaseModel):
     """What an analysis concluded (seed: AnalyzeResult, plus its audit facts)."""
 
@@ -154,11 +196,12 @@ class IntelligenceService:
 
     # -- configuration -------------------------------------------------------------------
 
-    def overview(self) -> dict[str, Any]:
+    def overview(self) -> ProvidersOverview:
         providers = self.store.list_providers()
         active = next((p.name for p in providers if p.is_active), None)
-        return {"types": describe_types(), "providers": [p.public() for p in providers], "active": active,
-                "effective": active or "local"}
+        return ProvidersOverview.model_validate({
+            "types": describe_types(), "providers": [p.public() for p in providers], "active": active,
+            "effective": active or "local"})
 
     def get(self, name: str) -> IntelligenceProvider:
         return self.store.get_provider(name)
@@ -339,9 +382,9 @@ class IntelligenceService:
                         large_files=[f.model_dump(exclude_none=True) for f in ctx.large_files])
         return view
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> Health:
         active = self.store.active_provider()
-        return {"status": "ok", "providers": list(PROVIDERS), "active": active.name if active else None,
+        return Health.model_validate({"status": "ok", "providers": list(PROVIDERS), "active": active.name if active else None,
                 "active_type": active.provider if active else "local",
                 "model_name": (self._build(active, active.provider, None).model_name if active else "rules-v2"),
-                "fallback_enabled": self.fallback_enabled}
+                "fallback_enabled": self.fallback_enabled})
