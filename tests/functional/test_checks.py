@@ -119,7 +119,8 @@ def test_the_same_batch_twice_is_stored_once(world: dict, dynamodb_calls) -> Non
      "metrics.v"),
     (json.dumps({**batch(), "snapshot": {"deep": json.loads("[" * 40 + "]" * 40)}}).encode(), 400,
      "nested deeper"),
-])
+], ids=["not-json", "empty", "not-an-object", "schema-2", "no-hostname", "bad-hostname", "repeated-checker",
+        "unknown-checker", "unknown-status", "zero-interval", "extra-field", "too-large", "nan", "too-deep"])
 def test_a_bad_batch_answers_4xx_with_the_reason_is_kept_and_changes_nothing(world: dict, payload: bytes,
                                                                              status: int, reason: str) -> None:
     with pytest.raises(SignalfireError) as err:
