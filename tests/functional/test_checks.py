@@ -126,9 +126,9 @@ def test_a_bad_batch_answers_4xx_with_the_reason_is_kept_and_changes_nothing(wor
     with pytest.raises(SignalfireError) as err:
         world["svc"].receive(payload, path="/checks/")
     assert err.value.http_status == status and reason in err.value.message
-    kept = services.alert_queries().list_rejected(50, None).model_dump(mode="json")["items"]
-    assert len(kept) == 1 and kept[0]["driver"] == "agent" and kept[0]["status_code"] == status
-    assert reason in kept[0]["reason"]
+    kept = services.alert_store().list_rejected(limit=50, next_token=None).items
+    assert len(kept) == 1 and kept[0].driver == "agent" and kept[0].status_code == status
+    assert reason in kept[0].reason
     assert world["queries"].hosts(50, None)["count"] == 0
     assert services.alert_store().list_alerts(status=None, severity=None, source=None, since=None, limit=5,
                                               next_token=None).items == []
