@@ -205,3 +205,22 @@ def test_a_hung_execution_is_stopped_and_its_run_failed_with_the_reason(moto_sta
     [fresh] = webhook({**ALERT, "fingerprint": "other", "name": "Other"}).json["run_ids"]
     assert services.reconciler().reconcile().failed == []
     assert services.run_store().get_run(fresh).status == "INGESTED"
+
+
+def test_a_restart_of_signalfire_local_leaves_owed_runs_owed(moto_stack):
+    """--data-dir marks runs in flight at the last stop INTERRUPTED; an owed run
+    never started, so it stays PENDING for the reconciler."""
+    from signalfire import services
+    from signalfire.runs.models import PipelineRun, RunStatus
+    from signalfire.runs.resume import mark_interrupted
+    from signalfire.timeutil import utcnow
+
+    runs = services.run_store()
+    now = utcnow()
+    for run_id, status in (("run_owed", RunStatus.PENDING), ("run_going", RunStatus.CHECKED)):
+        runs.create_run(PipelineRun(run_id=run_id, trace_id="tr", status=status, trigger="created",
+                                    created_at=now, updated_at=now))
+    assert mark_interrupted(runs, "run_owed", "stopped") is False
+    assert runs.get_run("run_owed").status == RunStatus.PENDING
+    assert mark_interrupted(runs, "run_going", "stopped") is True
+    assert runs.get_run("run_going").status == RunStatus.FAILED

@@ -83,10 +83,13 @@ def mark_interrupted(runs: RunStore, run_id: str, reason: str) -> bool:
     """Record that run ``run_id``'s execution is gone (its process stopped
     while it ran): the run becomes FAILED with outcome INTERRUPTED at the
     node it was in, and a stage left RUNNING is recorded as failed with it.
-    Returns False (and changes nothing) when the run had already ended."""
+    Returns False (and changes nothing) when the run had already ended, or
+    was only owed (PENDING: the reconciler starts it, docs/reliability.md)."""
     run = runs.get_run(run_id)
     if run.outcome or run.status in (RunStatus.FAILED, RunStatus.SKIPPED):
         return False
+    if run.status == RunStatus.PENDING:
+        return False  # owed, never started: nothing was interrupted; the reconciler starts it
     index = run.current_index if run.current_index is not None else 0
     now = utcnow()
     for stage in runs.stages(run_id):
