@@ -22,6 +22,8 @@
 
 # Module named by the Handler (app.lambda_handler); the build fails without it.
 HANDLER_MODULE ?= app.py
+LAMBDA_PYTHON ?= 3.13
+BUILD_MK_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 
 .PHONY: build-function
 build-function:
@@ -30,3 +32,4 @@ build-function:
 	mkdir -p "$(ARTIFACTS_DIR)"
 	find . -type f -name '*.py' ! -path '*/__pycache__/*' ! -path './tests/*' -print \
 		| tar -cf - -T - | tar -xf - -C "$(ARTIFACTS_DIR)"
+	sh "$(BUILD_MK_DIR)../scripts/compile-bytecode.sh" "$(ARTIFACTS_DIR)" $(LAMBDA_PYTHON)

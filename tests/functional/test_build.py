@@ -139,6 +139,12 @@ def test_every_function_and_the_layer_build_with_make():
 # ---------------------------------------------------------------- sam build (slow)
 
 
+def _has_python(version: str) -> bool:
+    """What scripts/compile-bytecode.sh looks for."""
+    probe = f"command -v python{version} >/dev/null || ls -d $HOME/.pyenv/versions/{version}*/bin/python >/dev/null"
+    return subprocess.run(["sh", "-c", probe], capture_output=True, check=False).returncode == 0
+
+
 @pytest.mark.slow
 @needs_sam
 def test_sam_build_makes_an_arm64_deployment(tmp_path: Path):
@@ -172,6 +178,14 @@ def test_sam_build_makes_an_arm64_deployment(tmp_path: Path):
         if ".cpython-" in so.name:
             assert ".cpython-313-" in so.name, f"{so.relative_to(site)} is not built for CPython 3.13"
     assert (site / "signalfire" / "__init__.py").is_file(), "the signalfire package is not in the layer"
+    # Nothing the functions never import: the runtime's botocore and its dependencies, scripts, stubs.
+    for absent in ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "jmespath", "six.py", "bin"):
+        assert not (site / absent).exists(), f"{absent} is in the layer; the runtime ships it"
+    # Bytecode for the runtime's Python, when the build host has that interpreter (docs/build.md).
+    if _has_python("3.13"):
+        for source in [*site.joinpath("signalfire").rglob("*.py"), *site.joinpath("pydantic").rglob("*.py")]:
+            pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+            assert pyc.is_file(), f"{source.relative_to(site)} has no CPython 3.13 bytecode"
 
     # Every function is built and holds its handler module.
     for lid, res in _functions(load_template(TEMPLATE)).items():

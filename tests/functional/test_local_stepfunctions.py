@@ -232,7 +232,7 @@ def sf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         arn = stepfunctions.create_state_machine(
             ROOT / "statemachine" / "pipeline.asl.json",
             {"TableName": TABLE, **{p: arns[n] for p, n in names.items()}, "StageRetryIntervalSeconds": 1,
-             "StageBackoffRate": 1, "StageMaxRetries": MAX_RETRIES, "IntelligenceFallbackEnabled": "true"},
+             "StageBackoffRate": 1, "StageMaxRetries": MAX_RETRIES},
             name="signalfire-pipeline")
         monkeypatch.setenv("SIGNALFIRE_STATE_MACHINE_ARN", arn)
         services.reset()

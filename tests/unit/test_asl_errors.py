@@ -100,6 +100,6 @@ def test_failure_classification_agrees_with_the_error_classes():
 def test_stage_retries_use_the_template_parameters():
     text = ASL.read_text()
     for placeholder in ("${StageRetryIntervalSeconds}", "${StageMaxRetries}", "${StageBackoffRate}",
-                        "${IntelligenceFallbackEnabled}", "${TableName}", "${CheckFunctionArn}",
+                        "${TableName}", "${CheckFunctionArn}",
                         "${AnalyzeFunctionArn}", "${NotifyFunctionArn}", "${TransformFunctionArn}"):
         assert placeholder in text, placeholder

@@ -24,6 +24,8 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 #: ``json`` (the default, what CloudWatch and Logs Insights read) or ``text``
 #: (one readable line per event, for a person at a terminal).
 LOG_FORMAT_ENV = "SIGNALFIRE_LOG_FORMAT"
+#: Powertools' switch, set by template.yaml from the Tracing parameter.
+TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
 
 # Keys that describe the Lambda environment rather than the event: the JSON
 # form keeps them, the text form leaves them out.
@@ -104,10 +106,37 @@ def render_text(log: dict[str, Any]) -> str:
     return line
 
 
+def tracing_enabled() -> bool:
+    """X-Ray tracing is on in a Lambda function whose template sets
+    ``Tracing: Active`` (it sets POWERTOOLS_TRACE_DISABLED=false then)."""
+    disabled = os.environ.get(TRACE_DISABLED_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and not disabled
+
+
+class NoTracer:
+    """What the handlers use of Powertools' Tracer, doing nothing.
+
+    Powertools' Tracer imports the X-Ray SDK (about a fifth of a function's
+    cold init, bench/cold_start.py) even when tracing is disabled; without
+    tracing we never create one."""
+
+    def capture_lambda_handler(self, lambda_handler: Any = None, **_: Any) -> Any:
+        return lambda_handler if lambda_handler is not None else (lambda fn: fn)
+
+    def capture_method(self, method: Any = None, **_: Any) -> Any:
+        return method if method is not None else (lambda fn: fn)
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        """Annotations go nowhere without tracing."""
+
+    def put_metadata(self, key: str, value: Any, namespace: str | None = None) -> None:
+        """Metadata goes nowhere without tracing."""
+
+
 logger = Logger(logger_formatter=InvocationFormatter())
 if isinstance(logger.registered_formatter, InvocationFormatter):
     logger.registered_formatter.seal()
-tracer = Tracer()
+tracer: Tracer | NoTracer = Tracer() if tracing_enabled() else NoTracer()
 metrics = Metrics()
 
 # A request that emits no business metric is normal here (queries, health checks).

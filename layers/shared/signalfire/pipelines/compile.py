@@ -36,6 +36,26 @@ def compile_definition(definition: PipelineDefinition | PipelineConfig | dict[st
     return [n.compiled() for n in nodes if n.type is not NodeType.INGEST]
 
 
+#: The compiled node's field the state machine reads after an intelligence node failed.
+FALLBACK_FIELD = "fallback"
+
+
+def resolve_fallback(nodes: list[dict[str, Any]], default: bool) -> list[dict[str, Any]]:
+    """The one fallback rule, applied when a run starts: an intelligence node
+    whose provider fails is answered by the local provider if its own
+    ``config.fallback`` says so, else if the deployment's
+    IntelligenceFallbackEnabled (``default``) does.  The state machine
+    (UseFallback) and the stage runner both read the resolved
+    ``node["fallback"]``; neither re-derives it."""
+    out = []
+    for node in nodes:
+        if node.get("type") == NodeType.INTELLIGENCE.value:
+            own = (node.get("config") or {}).get("fallback")
+            node = {**node, FALLBACK_FIELD: own if isinstance(own, bool) else default}
+        out.append(node)
+    return out
+
+
 def execution_input(run_id: str, trace_id: str, incident_id: str | None, pipeline_name: str,
                     pipeline_version: int, nodes: list[dict[str, Any]], start_index: int = 0,
                     outputs: dict[str, Any] | None = None) -> dict[str, Any]:

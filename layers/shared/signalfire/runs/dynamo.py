@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from signalfire.errors import NotFoundError
+from signalfire.runs.keys import ALL_RUNS, RUN_SK, incident_gsi, run_pk, status_gsi
 from signalfire.runs.models import PipelineRun, StageExecution
 from signalfire.runs.store import RunStore, output_ref, parse_output_ref
 from signalfire.store.dynamo import DynamoTable, Page
@@ -47,10 +48,10 @@ def run_item(run: PipelineRun, expires_at: int) -> dict[str, Any]:
     transaction as the alert change that owes the run)."""
     data = run.model_dump(mode="json")
     sk = f"{iso(run.created_at)}#{run.run_id}"
-    data.update(PK=f"RUN#{run.run_id}", SK="META", type="run", GSI1PK="RUNS", GSI1SK=sk,
-                GSI2PK=f"RUNS#STATUS#{run.status.value}", GSI2SK=sk, expires_at=expires_at)
+    data.update(PK=run_pk(run.run_id), SK=RUN_SK, type="run", GSI1PK=ALL_RUNS, GSI1SK=sk,
+                GSI2PK=status_gsi(run.status.value), GSI2SK=sk, expires_at=expires_at)
     if run.incident_id:
-        data.update(GSI3PK=f"RUNS#INCIDENT#{run.incident_id}", GSI3SK=sk)
+        data.update(GSI3PK=incident_gsi(run.incident_id), GSI3SK=sk)
     return data
 
 
@@ -68,7 +69,7 @@ class DynamoRunStore(RunStore):
         self.t.put(run_item(run, self._expiry()), condition="attribute_not_exists(PK)")
 
     def get_run(self, run_id: str) -> PipelineRun:
-        item = self.t.get(f"RUN#{run_id}", "META")
+        item = self.t.get(run_pk(run_id), RUN_SK)
         if item is None:
             raise NotFoundError(f"no run with id {run_id!r}")
         return PipelineRun.from_item(item)
@@ -78,7 +79,7 @@ class DynamoRunStore(RunStore):
                    names: dict[str, str] | None = None) -> dict[str, Any]:
         fields = {**fields, "updated_at": iso(utcnow())}
         if "status" in fields:
-            fields["GSI2PK"] = f"RUNS#STATUS#{fields['status']}"
+            fields["GSI2PK"] = status_gsi(fields["status"])
         names_used = {f"#f{i}": k for i, k in enumerate(fields)}
         vals = {f":f{i}": v for i, v in enumerate(fields.values())}
         expr = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
@@ -87,20 +88,20 @@ class DynamoRunStore(RunStore):
                 names_used[f"#a{j}"] = k
                 vals[f":a{j}"] = v
             expr += " ADD " + ", ".join(f"#a{j} :a{j}" for j in range(len(add)))
-        return self.t.update(f"RUN#{run_id}", "META", expr, condition=condition or "attribute_exists(PK)",
+        return self.t.update(run_pk(run_id), RUN_SK, expr, condition=condition or "attribute_exists(PK)",
                              names={**names_used, **(names or {})}, values={**vals, **(values or {})}) or {}
 
     def list_runs(self, *, status: str | None, incident_id: str | None, since: str | None, limit: int,
                   next_token: str | None) -> Page:
         filters: dict[str, Any] = {}
         if incident_id:
-            index, pk = "GSI3", f"RUNS#INCIDENT#{incident_id}"
+            index, pk = "GSI3", incident_gsi(incident_id)
             if status:
                 filters["status"] = status
         elif status:
-            index, pk = "GSI2", f"RUNS#STATUS#{status}"
+            index, pk = "GSI2", status_gsi(status)
         else:
-            index, pk = "GSI1", "RUNS"
+            index, pk = "GSI1", ALL_RUNS
         page = self.t.query_index(index, pk, sk_from=since,
                             limit=limit, next_token=next_token, filters=filters)
         page.items = [PipelineRun.from_item(i) for i in page.items]
@@ -110,12 +111,12 @@ class DynamoRunStore(RunStore):
 
     def put_stage(self, stage: StageExecution) -> None:
         data = stage.model_dump(mode="json")
-        data.update(PK=f"RUN#{stage.run_id}", SK=_stage_sk(stage.index, stage.node_id, stage.attempt, stage.fallback),
+        data.update(PK=run_pk(stage.run_id), SK=_stage_sk(stage.index, stage.node_id, stage.attempt, stage.fallback),
                     type="stage", expires_at=self._expiry())
         self.t.put(data)
 
     def stages(self, run_id: str) -> list[StageExecution]:
-        page = self.t.query(pk_name="PK", pk=f"RUN#{run_id}", sk_name="SK", sk_prefix="STAGE#", limit=1000,
+        page = self.t.query(pk_name="PK", pk=run_pk(run_id), sk_name="SK", sk_prefix="STAGE#", limit=1000,
                             newest_first=False, consistent=True)
         return [StageExecution.model_validate({k: v for k, v in i.items() if k in StageExecution.model_fields})
                 for i in page.items]
@@ -125,7 +126,7 @@ class DynamoRunStore(RunStore):
     def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any]) -> str:
         sk = f"OUT#{node_id}"
         raw = json.dumps(output, default=str, separators=(",", ":")).encode()
-        item: dict[str, Any] = {"PK": f"RUN#{run_id}", "SK": sk, "type": "stage_output", "node_id": node_id,
+        item: dict[str, Any] = {"PK": run_pk(run_id), "SK": sk, "type": "stage_output", "node_id": node_id,
                                 "node_type": node_type, "index": index, "bytes": len(raw),
                                 "expires_at": self._expiry()}
         if len(raw) <= _INLINE_OUTPUT:
@@ -147,7 +148,7 @@ class DynamoRunStore(RunStore):
         return dict(json.loads(raw))
 
     def _output_items(self, run_id: str) -> list[dict[str, Any]]:
-        page = self.t.query(pk_name="PK", pk=f"RUN#{run_id}", sk_name="SK", sk_prefix="OUT#", limit=1000,
+        page = self.t.query(pk_name="PK", pk=run_pk(run_id), sk_name="SK", sk_prefix="OUT#", limit=1000,
                             newest_first=False, consistent=True)
         return sorted(page.items, key=lambda i: int(i.get("index", 0)))
 
@@ -171,12 +172,12 @@ class DynamoRunStore(RunStore):
     # -- deliveries -----------------------------------------------------------------------
 
     def delivered(self, run_id: str, node_id: str, channel: str) -> dict[str, Any] | None:
-        return self.t.get(f"RUN#{run_id}", f"DELIVERY#{node_id}#{channel}")
+        return self.t.get(run_pk(run_id), f"DELIVERY#{node_id}#{channel}")
 
     def record_delivery(self, run_id: str, node_id: str, channel: str, result: dict[str, Any]) -> bool:
         """Remember a successful delivery; False if one was recorded already."""
         try:
-            self.t.put({"PK": f"RUN#{run_id}", "SK": f"DELIVERY#{node_id}#{channel}", "type": "delivery",
+            self.t.put({"PK": run_pk(run_id), "SK": f"DELIVERY#{node_id}#{channel}", "type": "delivery",
                         "channel": channel, "node_id": node_id, "delivered_at": iso(utcnow()),
                         "message_id": result.get("message_id") or "", "expires_at": self._expiry()},
                        condition="attribute_not_exists(PK)")

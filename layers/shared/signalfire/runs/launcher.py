@@ -27,7 +27,7 @@ from signalfire.alerts.store import AlertStore
 from signalfire.errors import RunStartError, SignalfireError
 from signalfire.ids import new_id
 from signalfire.observability import logger
-from signalfire.pipelines.compile import execution_input
+from signalfire.pipelines.compile import execution_input, resolve_fallback
 from signalfire.pipelines.resolve import load_definition, resolve_pipeline_name
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs import signals
@@ -101,6 +101,7 @@ class RunLauncher:
         try:
             name = run.pipeline_name or resolve_pipeline_name(run.source, None, self.settings)
             definition, nodes = load_definition(name, self.pipelines)
+            nodes = resolve_fallback(nodes, self.settings.intelligence_fallback_enabled)
         except SignalfireError as exc:
             if exc.retryable:
                 raise

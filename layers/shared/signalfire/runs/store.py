@@ -9,19 +9,20 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from signalfire.runs.keys import run_pk
 from signalfire.runs.models import PipelineRun, StageExecution
 from signalfire.store.dynamo import Page
 
 
 def output_ref(run_id: str, node_id: str) -> str:
     """The claim-check reference of a stage output."""
-    return f"RUN#{run_id}/OUT#{node_id}"
+    return f"{run_pk(run_id)}/OUT#{node_id}"
 
 
 def parse_output_ref(ref: str) -> tuple[str, str]:
     """``(PK, SK)`` of an output reference; ValueError for anything else."""
     pk, sep, sk = ref.partition("/")
-    if not sep or not pk.startswith("RUN#") or not sk.startswith("OUT#"):
+    if not sep or not pk.startswith(run_pk("")) or not sk.startswith("OUT#"):
         raise ValueError(f"not a stage output reference: {ref!r}")
     return pk, sk
 

@@ -17,6 +17,7 @@ from signalfire import services
 from signalfire.alerts.models import Alert, Incident
 from signalfire.errors import ConfigurationError, SignalfireError, StageRetryableError
 from signalfire.observability import logger
+from signalfire.pipelines.compile import FALLBACK_FIELD
 from signalfire.redaction import redact
 from signalfire.runs import signals
 from signalfire.runs.models import (
@@ -47,6 +48,8 @@ class StageRequest(BaseModel):
     #: node id -> claim-check reference of each earlier node's output (``RUN#<id>/OUT#<node>``)
     outputs: dict[str, str] = {}
     attempt: int = 0  # $$.State.RetryCount: 0 on the first attempt
+    #: the Retry MaxAttempts of the state that invoked this stage (both are ${StageMaxRetries})
+    max_retries: int = 0
     execution: str = ""
     provider: str | None = None
     fallback: bool = False
@@ -150,12 +153,7 @@ def _load_context(req: StageRequest, run: PipelineRun, attempt: int) -> StageCon
 def _fallback_follows(req: StageRequest) -> bool:
     """An intelligence node's failure is not the run's end when the state
     machine will answer it with the local provider."""
-    if req.node.get("type") != "intelligence" or req.fallback:
-        return False
-    own = (req.node.get("config") or {}).get("fallback")
-    if isinstance(own, bool):
-        return own
-    return os.environ.get("SIGNALFIRE_INTELLIGENCE_FALLBACK_ENABLED", "true").lower() == "true"
+    return req.node.get(FALLBACK_FIELD) is True and not req.fallback
 
 
 def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome]) -> dict[str, Any]:
@@ -203,7 +201,7 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
             "error_type": type(exc).__name__, "error_message": message[:2000],
             "error_stack": traceback.format_exc()[-4000:], "error_retryable": retryable,
         }))
-        more = retryable and tries <= run.max_retries
+        more = retryable and tries <= req.max_retries
         runs.update_run(req.run_id, {"last_error_type": type(exc).__name__, "last_error_message": message[:2000],
                                      "last_error_retryable": retryable,
                                      **({"status": RunStatus.RETRYING.value} if more else {})})
