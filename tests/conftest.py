@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from support import ADMIN_TOKEN, ROOT, WEBHOOK_TOKEN, CallCounter, FakeContext
+from support import ADMIN_TOKEN, ROOT, WEBHOOK_TOKEN, CallCounter, FakeContext, table_spec
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
@@ -46,8 +46,7 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
     template = Template(ROOT / "template.yaml")
     with mock_aws():
         _serialize_dynamodb()
-        tables = template.table_definitions()
-        spec = tables["Table"]["create"]
+        spec = table_spec()
         boto3.client("dynamodb").create_table(**spec)
         sm = boto3.client("secretsmanager")
         sm.create_secret(Name="sf/webhook", SecretString=WEBHOOK_TOKEN)

@@ -15,6 +15,17 @@ WEBHOOK_TOKEN = "test-webhook-token"
 ADMIN_TOKEN = "test-admin-token"
 
 
+def table_spec(table_name: str | None = None) -> dict[str, Any]:
+    """CreateTable arguments for the template's table, the one way every test
+    builds its moto table (so the schema cannot drift from what we deploy)."""
+    from signalfire_local.template import Template
+
+    spec = dict(Template(ROOT / "template.yaml").table_definitions()["Table"]["create"])
+    if table_name:
+        spec["TableName"] = table_name
+    return spec
+
+
 class FakeContext:
     function_name = "test"
     function_version = "$LATEST"

@@ -26,7 +26,7 @@ from moto import mock_aws
 
 from signalfire_local import stepfunctions
 from signalfire_local.template import Function
-from support import ROOT
+from support import ROOT, table_spec
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 TABLE = "signalfire-functional"
@@ -128,18 +128,6 @@ def test_definition_substitutions_render_to_valid_json(tmp_path):
 # ---------------------------------------------------------------- the real pipeline ASL
 
 
-def _table_spec() -> dict[str, Any]:
-    """create_table arguments from template.yaml's Table resource."""
-    from template_loader import load_template
-
-    props = load_template(ROOT / "template.yaml")["Resources"]["Table"]["Properties"]
-    spec = {"TableName": TABLE, "AttributeDefinitions": props["AttributeDefinitions"],
-            "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
-    if props.get("GlobalSecondaryIndexes"):
-        spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-    return spec
-
-
 def _load_handler(name: str):
     path = ROOT / "functions" / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"signalfire_functional_{name}_app", path)
@@ -225,7 +213,7 @@ def sf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
                        "SIGNALFIRE_ENVIRONMENT": "test"}.items():
         monkeypatch.setenv(key, value)
     with mock_aws(config=MOTO_CONFIG):
-        boto3.client("dynamodb", region_name="us-east-1").create_table(**_table_spec())
+        boto3.client("dynamodb", region_name="us-east-1").create_table(**table_spec(TABLE))
         names = {placeholder: f"signalfire-{fn}" for placeholder, fn in STAGE_FUNCTIONS.items()}
         stepfunctions.install_lambda_dispatcher({names[p]: _load_handler(fn) for p, fn in STAGE_FUNCTIONS.items()})
         arns = stepfunctions.create_functions(list(names.values()))

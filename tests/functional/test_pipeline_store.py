@@ -19,8 +19,6 @@ for extra in (str(TESTS), str(ROOT / "layers" / "shared")):
     if extra not in sys.path:
         sys.path.insert(0, extra)
 
-from template_loader import load_template  # noqa: E402
-
 from signalfire.errors import (  # noqa: E402
     BadRequestError,
     ConcurrentUpdateError,
@@ -32,14 +30,9 @@ from signalfire.pipelines.dynamo import DynamoPipelineStore  # noqa: E402
 from signalfire.pipelines.presets import PRESETS  # noqa: E402
 from signalfire.store.dynamo import DynamoTable  # noqa: E402
 from signalfire.store.exceptions import ConditionFailed  # noqa: E402
+from support import table_spec  # noqa: E402
 
 TABLE = "signalfire-test"
-
-
-def table_spec() -> dict[str, Any]:
-    props = load_template(ROOT / "template.yaml")["Resources"]["Table"]["Properties"]
-    return {"TableName": TABLE, **{k: props[k] for k in
-                                   ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")}}
 
 
 class LockedClient:
@@ -80,7 +73,7 @@ def client(monkeypatch: pytest.MonkeyPatch):
     with mock_aws():
         services.reset()
         raw = boto3.client("dynamodb", region_name="us-east-1")
-        raw.create_table(**table_spec())
+        raw.create_table(**table_spec(TABLE))
         yield LockedClient(raw)
         services.reset()
 
