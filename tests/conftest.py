@@ -35,27 +35,34 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
-    """moto with the template's table and token secrets; services reset."""
+    """moto with the template's table and secrets (under their template
+    names); services reset; every handler the tests call runs under its
+    template role (signalfire_local.iam): a call its Policies do not allow
+    raises AccessDenied, as on AWS."""
     import boto3
     from moto import mock_aws
 
     from signalfire import services
+    from signalfire_local import iam
     from signalfire_local.stack import _serialize_dynamodb
     from signalfire_local.template import Template
 
     template = Template(ROOT / "template.yaml")
+    secrets = template.secrets()
+    enforcer = iam.Enforcer.from_template(template)
     with mock_aws():
         _serialize_dynamodb()
         spec = table_spec()
         boto3.client("dynamodb").create_table(**spec)
         sm = boto3.client("secretsmanager")
-        sm.create_secret(Name="sf/webhook", SecretString=WEBHOOK_TOKEN)
-        sm.create_secret(Name="sf/admin", SecretString=ADMIN_TOKEN)
-        sm.create_secret(Name="sf/signing", SecretString="{}")
-        monkeypatch.setenv("SIGNALFIRE_SIGNING_SECRET", "sf/signing")
+        for logical, value in (("WebhookTokenSecret", WEBHOOK_TOKEN), ("AdminTokenSecret", ADMIN_TOKEN),
+                               ("SigningKeysSecret", "{}")):
+            sm.create_secret(Name=secrets[logical], SecretString=value)
+        monkeypatch.setenv("SIGNALFIRE_SIGNING_SECRET", secrets["SigningKeysSecret"])
         monkeypatch.setenv("SIGNALFIRE_TABLE", spec["TableName"])
-        monkeypatch.setenv("SIGNALFIRE_WEBHOOK_TOKEN_SECRET", "sf/webhook")
-        monkeypatch.setenv("SIGNALFIRE_ADMIN_TOKEN_SECRET", "sf/admin")
+        monkeypatch.setenv("SIGNALFIRE_WEBHOOK_TOKEN_SECRET", secrets["WebhookTokenSecret"])
+        monkeypatch.setenv("SIGNALFIRE_ADMIN_TOKEN_SECRET", secrets["AdminTokenSecret"])
+        monkeypatch.setenv("SIGNALFIRE_SECRET_CACHE_SECONDS", "0")  # each read is checked against its reader
         monkeypatch.setenv("SIGNALFIRE_LOCAL", "true")
         # The template's state machine exists (StartExecution really records an
         # execution, idempotent by name) but moto does not run it here: the
@@ -64,9 +71,14 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch):
 
         machine = stepfunctions.create_state_machine(template.state_machines()["PipelineStateMachine"])
         monkeypatch.setenv("SIGNALFIRE_STATE_MACHINE_ARN", machine)
+        iam.install(enforcer)
         services.reset()
-        yield {"table": spec["TableName"], "template": template, "state_machine": machine}
-        services.reset()
+        try:
+            yield {"table": spec["TableName"], "template": template, "state_machine": machine, "iam": enforcer,
+                   "secrets": secrets}
+        finally:
+            iam.install(None)
+            services.reset()
 
 
 @pytest.fixture

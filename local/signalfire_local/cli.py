@@ -23,6 +23,7 @@ def _params(values: list[str]) -> dict[str, str]:
 def cmd_local(args: argparse.Namespace) -> int:
     # Read by the shared logger when the handlers load (signalfire.observability).
     os.environ["SIGNALFIRE_LOG_FORMAT"] = args.log_format
+    from signalfire_local.iam import PolicyError
     from signalfire_local.routing import RouteKeyError
     from signalfire_local.server import make_server
     from signalfire_local.stack import LocalStack
@@ -30,7 +31,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     try:
         stack = LocalStack(args.template, token=args.token, admin_token=args.admin_token,
                            parameters=_params(args.param), outbox=args.outbox, data_dir=args.data_dir)
-    except RouteKeyError as exc:  # what AWS would refuse never starts locally
+    except (RouteKeyError, PolicyError) as exc:  # what AWS would refuse never starts locally
         print(f"signalfire local: template.yaml: {exc}", file=sys.stderr)
         return 2
     stack.start()

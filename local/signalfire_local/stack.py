@@ -21,11 +21,13 @@ import sys
 import threading
 import time
 import uuid
+from abc import ABCMeta
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from signalfire_local import iam
 from signalfire_local.persistence import WRITE_ACTIONS, DataDir, item_changes
 from signalfire_local.routing import Match, Router
 from signalfire_local.template import ACCOUNT, REGION, Function, Template
@@ -66,6 +68,50 @@ def _serialize_dynamodb() -> None:
 
     call_action._signalfire_locked = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+_ROUTER_STATE = threading.local()
+
+
+def _isolate_powertools_router_state() -> None:
+    """Give each thread its own Powertools ``current_event``.
+
+    Powertools keeps the event being resolved on the ``BaseRouter`` class,
+    shared by every resolver in the process.  In Lambda a process hosts one
+    event at a time; here every function shares one process, so a request
+    to one function could read another's event half-way through (a webhook
+    stored with the path of a concurrent GET).  A per-thread value restores
+    the one-event-per-environment rule: on instances through a property in
+    ``BaseRouter``, on the class (``BaseRouter.current_event = ...``)
+    through its metaclass.
+    """
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    if isinstance(BaseRouter, _PerThreadRouterMeta):
+        return
+
+    BaseRouter.current_event = _per_thread("current_event")  # type: ignore[assignment]
+    BaseRouter.lambda_context = _per_thread("lambda_context")  # type: ignore[assignment]
+    assert type(BaseRouter) is ABCMeta
+    BaseRouter.__class__ = _PerThreadRouterMeta  # type: ignore[method-assign,assignment]
+
+
+def _per_thread(name: str) -> property:
+    def fget(_self: Any) -> Any:
+        try:
+            return getattr(_ROUTER_STATE, name)
+        except AttributeError:
+            raise AttributeError(name) from None
+
+    def fset(_self: Any, value: Any) -> None:
+        setattr(_ROUTER_STATE, name, value)
+
+    return property(fget, fset)
+
+
+class _PerThreadRouterMeta(ABCMeta):
+    current_event = _per_thread("current_event")
+    lambda_context = _per_thread("lambda_context")
 
 
 class LambdaContext:
@@ -123,6 +169,7 @@ class HandlerPool:
     ``size``; past that an event waits, as under a concurrency limit)."""
 
     def __init__(self, fn: Function, size: int = 8) -> None:
+        _isolate_powertools_router_state()
         self.fn = fn
         self.size = size
         self._free: queue.LifoQueue[Handler] = queue.LifoQueue()
@@ -150,7 +197,8 @@ class HandlerPool:
         if start is not None:
             start()
         try:
-            return handler(event, context)
+            with iam.acting_as(self.fn.logical_id):  # its AWS calls are checked against its role
+                return handler(event, context)
         finally:
             self._free.put(handler)
 
@@ -171,8 +219,13 @@ class LocalStack:
         self.interrupted_runs: list[str] = []
         self.outbox = outbox
         self.functions: dict[str, Function] = self.template.functions()
-        # Refuses, before anything starts, a route key API Gateway would refuse.
+        # Refuses, before anything starts, a route key API Gateway would refuse
+        # and a state machine whose role cannot run its own tasks.
         self.router = Router(self.template.routes())
+        self.iam = iam.Enforcer.from_template(self.template)
+        problems = iam.state_machine_problems(self.template)
+        if problems:
+            raise iam.PolicyError("; ".join(problems))
         self.handlers: dict[str, Handler] = {}
         self._mock: Any = None
 
@@ -190,6 +243,10 @@ class LocalStack:
         if self.outbox:
             os.environ["SIGNALFIRE_LOCAL_OUTBOX"] = self.outbox
         self._apply_function_environment()
+        # One process hosts every function, so a cached secret would pass from
+        # a function allowed to read it to one that is not: read on every use.
+        os.environ.setdefault("SIGNALFIRE_SECRET_CACHE_SECONDS", "0")
+        iam.install(self.iam)  # before any client exists, so every client is checked
         from moto import mock_aws
 
         self._mock = mock_aws(config={
@@ -213,6 +270,7 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        iam.install(None)
         global _JOURNAL
         if self.data is not None:
             with _DYNAMO_LOCK:

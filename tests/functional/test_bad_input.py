@@ -166,7 +166,8 @@ def test_signed_sender_with_bad_signature_is_401_and_not_kept(moto_stack, monkey
 
     from signalfire import services
 
-    boto3.client("secretsmanager").put_secret_value(SecretId="sf/signing", SecretString='{"generic": "sign-key"}')
+    boto3.client("secretsmanager").put_secret_value(SecretId=moto_stack["secrets"]["SigningKeysSecret"],
+                                                    SecretString='{"generic": "sign-key"}')
     services.reset()
     r = webhook({"name": "signed"}, extra_headers={"x-signalfire-signature": "sha256=00"})
     assert r.status == 401 and "signature" in r.json["message"]
