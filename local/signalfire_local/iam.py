@@ -31,6 +31,7 @@ import os
 import re
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -306,7 +307,8 @@ class Enforcer:
         self.roles = dict(roles)
         self.interpreter_role = interpreter_role
         self.record = record
-        self.decisions: list[Decision] = []
+        # the latest decisions (bounded: a long `signalfire local` session must not grow without end)
+        self.decisions: deque[Decision] = deque(maxlen=100_000)
         self._lock = threading.Lock()
 
     @classmethod

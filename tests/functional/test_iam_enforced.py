@@ -59,7 +59,7 @@ def test_a_call_the_role_does_not_allow_raises_access_denied_and_changes_nothing
 def test_calls_outside_any_handler_are_not_attributed_and_pass(dynamo) -> None:
     client, enforcer = dynamo
     client.put_item(TableName="t", Item={"PK": {"S": "setup"}})
-    assert enforcer.decisions == []
+    assert list(enforcer.decisions) == []
 
 
 # -- the handlers, under the template's roles ------------------------------------------------
