@@ -12,9 +12,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from signalfire import services
 from signalfire.alerts.incidents import parse_since
 from signalfire.auth import Role
-from signalfire.checks.models import CHECKERS
+from signalfire.checks.models import CHECKERS, CheckInAccepted, HostDetail, HostSummary
+from signalfire.checks.service import CheckListing
 from signalfire.errors import BadRequestError
 from signalfire.handlers.resolver import raw_body_of, require_role
+from signalfire.pagination import PageOut
 
 router = APIGatewayHttpRouter()
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -30,8 +32,8 @@ AGENT_BATCH = {"requestBody": {
 }}
 
 
-@router.post("/checks", openapi_extensions=AGENT_BATCH)
-def check_in():  # noqa: ANN201 - a Response, unannotated for the OpenAPI validator
+@router.post("/checks", status_code=202, openapi_extensions=AGENT_BATCH)
+def check_in() -> Response[CheckInAccepted]:
     """An agent's batch: 202 when stored, 200 when it is one we already have."""
     event = router.current_event
     require_role(event, Role.SENDER)
@@ -39,24 +41,24 @@ def check_in():  # noqa: ANN201 - a Response, unannotated for the OpenAPI valida
     accepted = services.checkin_service().receive(raw_body_of(event), path=event.path,
                                                   content_type=headers.get("content-type", ""))
     return Response(status_code=202 if accepted.status == "accepted" else 200,
-                    content_type=content_types.APPLICATION_JSON, body=accepted.model_dump(mode="json"))
+                    content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
 @router.get("/checks")
 def list_checks(hostname: str | None = None, checker: str | None = None, status: Status | None = None,
-                since: str | None = None, limit: Limit = 50, next_token: str | None = None) -> dict:
+                since: str | None = None, limit: Limit = 50, next_token: str | None = None) -> CheckListing:
     if checker and checker not in CHECKERS:
         raise BadRequestError(f"unknown checker {checker!r}: use one of {', '.join(CHECKERS)}")
     listing = services.check_queries().list_checks(hostname=hostname, checker=checker, status=status,
                                                    since=parse_since(since), limit=limit, next_token=next_token)
-    return listing.model_dump(mode="json")
+    return listing
 
 
 @router.get("/hosts")
-def list_hosts(limit: Limit = 50, next_token: str | None = None) -> dict:
+def list_hosts(limit: Limit = 50, next_token: str | None = None) -> PageOut[HostSummary]:
     return services.check_queries().hosts(limit, next_token)
 
 
 @router.get("/hosts/<hostname>")
-def get_host(hostname: str) -> dict:
-    return services.check_queries().host(hostname).model_dump(mode="json")
+def get_host(hostname: str) -> HostDetail:
+    return services.check_queries().host(hostname)

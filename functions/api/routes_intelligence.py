@@ -17,7 +17,7 @@ API keys are never returned: configs come back with sensitive values as ``***``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -25,6 +25,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from signalfire import services
+from signalfire.intelligence.models import AnalysisHistory, DiskAnalysis, MemoryAnalysis
 from signalfire.intelligence.service import (
     AnalysisResult,
     Health,
@@ -84,9 +85,9 @@ def delete_provider(name: str):  # noqa: ANN201 - a 204 Response, unannotated fo
 
 @router.get("/intelligence/recommendations")
 def list_recommendations(incident_id: Annotated[str, Query(min_length=1, max_length=128)],
-                         limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
-    items = [r.model_dump(mode="json") for r in services.intelligence().recommendations(incident_id, limit)]
-    return {"incident_id": incident_id, "items": items, "count": len(items)}
+                         limit: Annotated[int, Query(ge=1, le=100)] = 20) -> AnalysisHistory:
+    items = services.intelligence().recommendations(incident_id, limit)
+    return AnalysisHistory(incident_id=incident_id, items=items, count=len(items))
 
 
 @router.post("/intelligence/recommendations")
@@ -98,10 +99,10 @@ def analyze(body: Annotated[AnalyzeBody, Body()]) -> AnalysisResult:
 
 
 @router.get("/intelligence/memory")
-def memory(hostname: Hostname) -> dict[str, Any]:
-    return services.intelligence().host_analysis(hostname, "memory")
+def memory(hostname: Hostname) -> MemoryAnalysis:
+    return services.intelligence().memory_analysis(hostname)
 
 
 @router.get("/intelligence/disk")
-def disk(hostname: Hostname) -> dict[str, Any]:
-    return services.intelligence().host_analysis(hostname, "disk")
+def disk(hostname: Hostname) -> DiskAnalysis:
+    return services.intelligence().disk_analysis(hostname)

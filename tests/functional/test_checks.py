@@ -129,7 +129,7 @@ def test_a_bad_batch_answers_4xx_with_the_reason_is_kept_and_changes_nothing(wor
     kept = services.alert_store().list_rejected(limit=50, next_token=None).items
     assert len(kept) == 1 and kept[0].driver == "agent" and kept[0].status_code == status
     assert reason in kept[0].reason
-    assert world["queries"].hosts(50, None)["count"] == 0
+    assert world["queries"].hosts(50, None).count == 0
     assert services.alert_store().list_alerts(status=None, severity=None, source=None, since=None, limit=5,
                                               next_token=None).items == []
 
@@ -190,7 +190,7 @@ def test_silent_host_with_a_controlled_clock(world: dict) -> None:
     assert sweep.sweep().went_silent == [], "a host is reported silent once"
     silent = services.alert_store().get_alert(alert_id("agent", "web-1:host_silent"))
     assert silent.status.value == "firing" and silent.name == "HostSilent: web-1" and silent.severity.value == "critical"
-    assert world["queries"].hosts(50, None)["items"][1]["status"] == "silent"
+    assert world["queries"].hosts(50, None).items[1].status == "silent"
     assert world["queries"].host("web-1").stale is True
 
     clock.at = T0 + timedelta(seconds=300)

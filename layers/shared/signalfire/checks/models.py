@@ -155,6 +155,23 @@ class Host(BaseModel):
     version: int = 0
 
 
+class HostSummary(BaseModel):
+    """One host in ``GET /hosts``: its state without the history."""
+
+    hostname: str
+    last_seen: str | None  # ISO, as timeutil.iso renders it
+    interval_seconds: float
+    status: str  # worst latest result, or "silent"
+    silent: bool
+    stale: bool
+    age_seconds: float
+    agent_version: str
+    #: checker -> status of the latest result
+    checks: dict[str, str]
+    #: the checkers whose results currently keep an alert firing
+    alerting: list[str]
+
+
 class HostDetail(BaseModel):
     host: Host
     checks: dict[str, CheckRun] = Field(default_factory=dict)

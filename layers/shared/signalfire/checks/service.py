@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -28,6 +29,7 @@ from signalfire.checks.models import (
     CheckStatus,
     Host,
     HostDetail,
+    HostSummary,
     worst,
 )
 from signalfire.checks.store import CheckStore
@@ -40,6 +42,7 @@ from signalfire.errors import (
     SignalfireError,
 )
 from signalfire.observability import logger
+from signalfire.pagination import PageOut
 from signalfire.store.codec import to_dynamo
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.timeutil import iso, parse_time, utcnow
@@ -179,7 +182,9 @@ def _fresh_snapshot(batch: CheckBatchIn, host: Host | None) -> bool:
 # -- reading ------------------------------------------------------------------------------------------
 
 class CheckListing(BaseModel):
-    items: list[dict] = Field(default_factory=list)
+    """A page of check results (``GET /checks``), newest batch first."""
+
+    items: list[dict[str, Any]] = Field(default_factory=list)
     next_token: str | None = None
     count: int = 0
 
@@ -219,16 +224,15 @@ class CheckQueries:
         detail.stale, detail.age_seconds = self.is_stale(detail.host)
         return detail
 
-    def hosts(self, limit: int, next_token: str | None) -> dict:
-        page = self.store.list_hosts(limit=limit, next_token=next_token)
-        items = []
-        for h in page.items:
-            stale, age = self.is_stale(h)
-            items.append({"hostname": h.hostname, "last_seen": iso(h.last_seen), "interval_seconds": h.interval_seconds,
-                          "status": "silent" if h.silent else h.status, "silent": h.silent, "stale": stale,
-                          "age_seconds": round(age, 1), "agent_version": h.agent_version,
-                          "checks": h.statuses, "alerting": sorted(h.alerting)})
-        return {"items": items, "next_token": page.next_token, "count": len(items)}
+    def hosts(self, limit: int, next_token: str | None) -> PageOut[HostSummary]:
+        return PageOut[HostSummary].of(self.store.list_hosts(limit=limit, next_token=next_token), self._summary)
+
+    def _summary(self, h: Host) -> HostSummary:
+        stale, age = self.is_stale(h)
+        return HostSummary(hostname=h.hostname, last_seen=iso(h.last_seen), interval_seconds=h.interval_seconds,
+                           status="silent" if h.silent else h.status, silent=h.silent, stale=stale,
+                           age_seconds=round(age, 1), agent_version=h.agent_version,
+                           checks=h.statuses, alerting=sorted(h.alerting))
 
 
 # -- silent hosts (dead man's switch) -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -246,6 +246,31 @@ class AnalysisRequest(BaseModel):
 # --- stored records ---------------------------------------------------------------------
 
 
+class HostAnalysis(BaseModel):
+    """``GET /intelligence/memory`` and ``/disk``: a host's snapshot read by the local provider."""
+
+    hostname: str
+    analysis_type: Literal["memory", "disk"]
+    reported_at: str | None  # ISO 8601, as the agent's snapshot was stored
+    stale: bool
+    recommendations: list[dict[str, Any]]
+
+
+class MemoryAnalysis(HostAnalysis):
+    memory_percent: float | None
+    memory_total_mb: float | None
+    memory_available_mb: float | None
+    swap_percent: float | None
+    top_processes: list[dict[str, Any]]
+
+
+class DiskAnalysis(HostAnalysis):
+    disks: list[dict[str, Any]]
+    space_hogs: list[dict[str, Any]]
+    old_files: list[dict[str, Any]]
+    large_files: list[dict[str, Any]]
+
+
 class AnalysisStatus(StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -330,3 +355,11 @@ class IntelligenceProvider(BaseModel):
         data = self.model_dump(mode="json")
         data["config"] = redact_config(self.config)
         return data
+
+
+class AnalysisHistory(BaseModel):
+    """``GET /intelligence/recommendations``: an incident's stored analyses, newest first."""
+
+    incident_id: str
+    items: list[AnalysisRun]
+    count: int

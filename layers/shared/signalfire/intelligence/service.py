@@ -22,8 +22,10 @@ from signalfire.intelligence.keys import KeyResolver, parse_ref
 from signalfire.intelligence.models import (
     AnalysisRequest,
     AnalysisRun,
+    DiskAnalysis,
     HostContext,
     IntelligenceProvider,
+    MemoryAnalysis,
     Recommendation,
 )
 from signalfire.intelligence.providers import (
@@ -360,27 +362,31 @@ class IntelligenceService:
     def recommendations(self, incident_id: str, limit: int = 20) -> list[AnalysisRun]:
         return self.store.analyses_for_incident(incident_id, limit)
 
-    def host_analysis(self, hostname: str, kind: Literal["memory", "disk"]) -> dict[str, Any]:
-        """GET /intelligence/memory/ and /disk/: the host's snapshot read by the local provider."""
+    def memory_analysis(self, hostname: str) -> MemoryAnalysis:
+        """GET /intelligence/memory/: the host's memory as the local provider reads it."""
+        ctx, view = self._host_view(hostname, "memory")
+        return MemoryAnalysis(**view, memory_percent=ctx.memory_percent, memory_total_mb=ctx.memory_total_mb,
+                              memory_available_mb=ctx.memory_available_mb, swap_percent=ctx.swap_percent,
+                              top_processes=[p.model_dump(exclude_none=True) for p in ctx.top_memory])
+
+    def disk_analysis(self, hostname: str) -> DiskAnalysis:
+        """GET /intelligence/disk/: the host's disks as the local provider reads them."""
+        ctx, view = self._host_view(hostname, "disk")
+        return DiskAnalysis(**view, disks=[d.model_dump(exclude_none=True) for d in ctx.disks],
+                            space_hogs=[h.model_dump(exclude_none=True) for h in ctx.space_hogs],
+                            old_files=[f.model_dump(exclude_none=True) for f in ctx.old_files],
+                            large_files=[f.model_dump(exclude_none=True) for f in ctx.large_files])
+
+    def _host_view(self, hostname: str, kind: Literal["memory", "disk"]) -> tuple[HostContext, dict[str, Any]]:
         ctx = self.hosts.latest(hostname)
         if ctx is None or not ctx.has_data:
             raise NotFoundError(f"no agent report for host {hostname!r}: run signalfire-agent there "
                                 "(POST /checks/) and ask again")
         request = AnalysisRequest(hosts=[ctx], analysis_type=kind)
         recs: list[Recommendation] = self.local().analyze(request, kind)
-        view: dict[str, Any] = {"hostname": hostname, "analysis_type": kind,
-                                "reported_at": ctx.reported_at.isoformat() if ctx.reported_at else None,
-                                "stale": ctx.stale, "recommendations": [r.to_dict() for r in recs]}
-        if kind == "memory":
-            view.update(memory_percent=ctx.memory_percent, memory_total_mb=ctx.memory_total_mb,
-                        memory_available_mb=ctx.memory_available_mb, swap_percent=ctx.swap_percent,
-                        top_processes=[p.model_dump(exclude_none=True) for p in ctx.top_memory])
-        else:
-            view.update(disks=[d.model_dump(exclude_none=True) for d in ctx.disks],
-                        space_hogs=[h.model_dump(exclude_none=True) for h in ctx.space_hogs],
-                        old_files=[f.model_dump(exclude_none=True) for f in ctx.old_files],
-                        large_files=[f.model_dump(exclude_none=True) for f in ctx.large_files])
-        return view
+        return ctx, {"hostname": hostname, "analysis_type": kind,
+                     "reported_at": ctx.reported_at.isoformat() if ctx.reported_at else None,
+                     "stale": ctx.stale, "recommendations": [r.to_dict() for r in recs]}
 
     def health(self) -> Health:
         active = self.store.active_provider()

@@ -118,3 +118,52 @@ class NotificationChannel(BaseModel):
         if not _NAME.match(v):
             raise ValueError("name must be 1-64 characters of a-z, 0-9, '_', '.', '-', starting with a letter or digit")
         return v
+
+
+# -- what the /notify API answers -----------------------------------------------------------
+
+class SendOutcome(SendResult):
+    """One direct send (``POST /notify/send``): the result, and the channel and driver it went through."""
+
+    channel: str
+    driver: str
+
+
+class BatchOutcome(BaseModel):
+    """``POST /notify/batch``: one outcome per notification, in order."""
+
+    results: list[SendOutcome]
+    total: int
+    succeeded: int
+    failed: int
+
+
+class ChannelOut(NotificationChannel):
+    """A stored channel as the API shows it: literal secrets in ``config`` are masked, references kept."""
+
+
+class ChannelList(BaseModel):
+    items: list[ChannelOut]
+    count: int
+
+
+class DriverInfo(BaseModel):
+    driver: str
+    description: str
+    #: the config keys whose literal values are masked in answers
+    secret_keys: list[str]
+
+
+class DriverList(BaseModel):
+    items: list[DriverInfo]
+    count: int
+
+
+class DriverRequirements(BaseModel):
+    """``GET /notify/drivers/{driver}``: the config a channel of this driver takes."""
+
+    driver: str
+    description: str
+    #: key -> {required, default, description, secret, type}
+    config: dict[str, dict[str, Any]]
+    secret_reference_forms: list[str]
