@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from signalfire import services
 from signalfire.errors import BadRequestError
 from signalfire.pagination import PageOut, PageQuery
-from signalfire.pipelines.budget import check_duration
+from signalfire.pipelines.budget import check_defaults, check_duration
 from signalfire.pipelines.compile import compile_definition
 from signalfire.pipelines.models import PipelineDefinition
 
@@ -115,7 +115,9 @@ def validate_pipeline(body: ValidateBody) -> Validated:
     nodes = compile_definition(config)
     _check_providers(config)
     _check_channels(config)
-    seconds = check_duration(nodes, services.get_settings().workflow_limits())
+    limits = services.get_settings().workflow_limits()
+    check_defaults(config, nodes, limits)
+    seconds = check_duration(nodes, limits)
     return Validated(valid=True, nodes=nodes, count=len(nodes), worst_case_seconds=round(seconds))
 
 

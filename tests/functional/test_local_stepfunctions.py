@@ -146,13 +146,14 @@ class Harness:
 
     # -- given ---------------------------------------------------------------------
 
-    def pipeline(self, name: str, nodes: list[dict[str, Any]]) -> None:
+    def pipeline(self, name: str, nodes: list[dict[str, Any]], defaults: dict[str, Any] | None = None) -> None:
         from signalfire import services
 
         chained = [dict(n) for n in nodes]
         for a, b in zip(chained, chained[1:], strict=False):
             a["next"] = b["id"]
-        services.pipeline_store().create(name, {"version": "1.0", "nodes": chained})
+        services.pipeline_store().create(name, {"version": "1.0", "nodes": chained,
+                                                **({"defaults": defaults} if defaults else {})})
 
     def host_check(self, host: str, checker: str, status: str, message: str = "") -> None:
         from checkbatch import store_results
@@ -333,6 +334,53 @@ def test_stage_that_always_fails_ends_the_run_failed(sf):
     assert "injected fault" in run.last_error_message
     assert [s.attempt for s in stages] == list(range(1, MAX_RETRIES + 2)) and {s.status for s in stages} == {"FAILED"}
     assert sf.delivered(run_id) == []
+
+
+def test_pipeline_max_retries_zero_fails_after_one_attempt(sf):
+    """The ASL would retry StageMaxRetries (3) times; the definition's
+    defaults.max_retries=0 makes the first retryable failure the final one."""
+    sf.pipeline("no-retries", [{"id": "notify", "type": "notify", "config": {"fault": {"fail_times": 1}}}],
+                defaults={"max_retries": 0})
+    [run_id] = sf.fire("no-retries")
+    done = sf.wait(run_id)
+    run, stages, execution = done["run"], done["stages"], done["execution"]
+    assert execution["status"] == "FAILED"
+    assert [(s.attempt, s.status) for s in stages] == [(1, "FAILED")]  # one more attempt would have succeeded
+    assert stages[0].error_type == "RetriesExhaustedError" and stages[0].error_retryable is False
+    assert run.status == "FAILED" and run.last_error_type == "RetriesExhaustedError"
+    assert run.last_error_retryable is False and "StageRetryableError" in run.last_error_message
+    assert "max_retries=0" in run.last_error_message
+    assert sf.delivered(run_id) == []
+
+
+def test_pipeline_max_retries_caps_the_asl_retries(sf):
+    sf.pipeline("one-retry", [{"id": "notify", "type": "notify", "config": {"fault": {"always": True}}}],
+                defaults={"max_retries": 1})
+    [run_id] = sf.fire("one-retry")
+    done = sf.wait(run_id)
+    assert [(s.attempt, s.error_type) for s in done["stages"]] == [
+        (1, "StageRetryableError"), (2, "RetriesExhaustedError")]
+    assert done["run"].status == "FAILED" and done["run"].last_error_type == "RetriesExhaustedError"
+
+
+def test_pipeline_max_retries_within_the_cap_still_retries(sf):
+    sf.pipeline("two-retries", [{"id": "notify", "type": "notify", "config": {"fault": {"fail_times": 2}}}],
+                defaults={"max_retries": 2})
+    [run_id] = sf.fire("two-retries")
+    done = sf.wait(run_id)
+    assert [(s.attempt, s.status) for s in done["stages"]] == [(1, "FAILED"), (2, "FAILED"), (3, "SUCCEEDED")]
+    assert done["run"].status == "NOTIFIED" and sf.delivered(run_id) == ["notify"]
+
+
+def test_pipeline_max_retries_above_the_deployment_is_refused(sf):
+    from signalfire import services
+    from signalfire.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as exc:
+        services.pipeline_store().create("too-many", {"version": "1.0", "defaults": {"max_retries": MAX_RETRIES + 1},
+                                                      "nodes": [{"id": "notify", "type": "notify"}]})
+    assert exc.value.http_status == 400 and exc.value.details["key"] == "defaults.max_retries"
+    assert "StageMaxRetries" in exc.value.message and f"<= {MAX_RETRIES}" in exc.value.message
 
 
 def test_configuration_error_is_not_retried(sf):

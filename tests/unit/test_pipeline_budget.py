@@ -89,3 +89,34 @@ def test_fallback_counts_only_where_it_can_run():
     assert budget.node_tasks({**node, "config": {"fallback": True}}, limits) == ["Analyze", budget.FALLBACK_TASK]
     on = budget.WorkflowLimits(fallback_enabled=True)
     assert budget.node_tasks({**node, "config": {"fallback": False}}, on) == ["Analyze"]
+
+
+def test_stated_max_retries_above_the_deployment_is_refused():
+    limits = budget.WorkflowLimits(max_retries=2)
+    config = {"defaults": {"max_retries": 3}, "nodes": [{"id": "n", "type": "notify"}]}
+    with pytest.raises(ConfigurationError) as exc:
+        budget.check_defaults(config, compile_definition(config), limits)
+    assert exc.value.http_status == 400 and exc.value.details["key"] == "defaults.max_retries"
+    assert "StageMaxRetries" in exc.value.message
+    budget.check_defaults({**config, "defaults": {"max_retries": 2}}, [], limits)
+    budget.check_defaults({"nodes": []}, [], limits)  # unstated: capped at run time, not refused
+
+
+def test_stated_timeout_shorter_than_a_stage_function_is_refused():
+    limits = budget.WorkflowLimits()  # analyze: 120 s, notify: 60 s
+    config = {"defaults": {"timeout_seconds": 90}, "nodes": [
+        {"id": "ai", "type": "intelligence", "next": "n"}, {"id": "n", "type": "notify"}]}
+    with pytest.raises(ConfigurationError) as exc:
+        budget.check_defaults(config, compile_definition(config), limits)
+    assert exc.value.details == {"node": "ai", "key": "defaults.timeout_seconds", "timeout_seconds": 90,
+                                 "function_timeout_seconds": 120}
+    only_notify = {"defaults": {"timeout_seconds": 90}, "nodes": [{"id": "n", "type": "notify"}]}
+    budget.check_defaults(only_notify, compile_definition(only_notify), limits)
+
+
+def test_worst_case_counts_the_pipeline_retry_cap():
+    limits = budget.WorkflowLimits(max_retries=3)
+    node = {"id": "n", "type": "notify", "config": {}}
+    capped = budget.worst_case([{**node, "max_retries": 0}], limits)[0][1]
+    full = budget.worst_case([node], limits)[0][1]
+    assert full - capped == pytest.approx(3 * 60 + budget.retry_delays(2, 3, 2))

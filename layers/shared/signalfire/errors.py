@@ -125,6 +125,12 @@ class ProviderError(TransientError):
     """An intelligence provider failed or timed out (retried, then the local fallback)."""
 
 
+class RetriesExhaustedError(SignalfireError):
+    """A retryable stage failure past the pipeline's ``max_retries``: the
+    final failure.  Not retryable, so the ASL (whose Retry MaxAttempts is the
+    deployment's StageMaxRetries) does not try the stage again."""
+
+
 class ProviderRejectedError(SignalfireError):
     """The provider refused the request (a 4xx other than 429: bad key, unknown
     model, request too large).  Not retried: the same request fails the same

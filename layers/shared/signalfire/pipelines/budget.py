@@ -71,12 +71,78 @@ def _quick_retries() -> float:
     return retry_delays(interval, attempts, backoff) + attempts * QUICK_ATTEMPT_SECONDS
 
 
-def task_seconds(task: str, limits: WorkflowLimits) -> float:
-    """The worst case of one Lambda task state, retries included."""
+def task_seconds(task: str, limits: WorkflowLimits, retries: int | None = None) -> float:
+    """The worst case of one Lambda task state, retries included (``retries``:
+    the node's pipeline cap, at most the deployment's StageMaxRetries)."""
     timeout = limits.timeouts[TASK_FUNCTION[task]]
-    return ((1 + limits.max_retries) * timeout
-            + retry_delays(limits.retry_interval_seconds, limits.max_retries, limits.backoff_rate)
+    n = limits.max_retries if retries is None else min(retries, limits.max_retries)
+    return ((1 + n) * timeout
+            + retry_delays(limits.retry_interval_seconds, n, limits.backoff_rate)
             + _quick_retries())
+
+
+def node_retries(node: dict[str, Any], limits: WorkflowLimits) -> int:
+    """The retries a compiled node gets: its ``max_retries`` (the definition's
+    ``defaults.max_retries``) within the deployment's StageMaxRetries."""
+    own = node.get("max_retries")
+    return min(own, limits.max_retries) if isinstance(own, int) and not isinstance(own, bool) else limits.max_retries
+
+
+def _stated(config: Any, key: str) -> Any:
+    """``defaults.<key>`` if the definition states it (raw dict, or a model's
+    ``model_fields_set``), else None: unstated defaults are not refused."""
+    if isinstance(config, dict):
+        defaults = config.get("defaults")
+        value = defaults.get(key) if isinstance(defaults, dict) else None
+    else:
+        d = getattr(config, "defaults", None)
+        value = getattr(d, key) if d is not None and key in d.model_fields_set else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def check_defaults(config: Any, nodes: list[dict[str, Any]], limits: WorkflowLimits) -> None:
+    """The definition's ``defaults`` this deployment cannot honour, refused
+    (400): see :func:`check_retries` and :func:`check_timeout`."""
+    check_retries(config, limits)
+    check_timeout(config, nodes, limits)
+
+
+def check_timeout(config: Any, nodes: list[dict[str, Any]], limits: WorkflowLimits) -> None:
+    """ConfigurationError (400) when a stated ``defaults.timeout_seconds`` is
+    shorter than the function Timeout of a stage the pipeline runs: that
+    Timeout (template Mappings) is what bounds a stage, so a shorter promise
+    could not be kept.  A value at or above every stage's Timeout is honoured
+    (no stage attempt can run longer)."""
+    own = _stated(config, "timeout_seconds")
+    if own is None:
+        return
+    for node in nodes:
+        for task in node_tasks(node, limits):
+            fn = TASK_FUNCTION[task]
+            bound = limits.timeouts[fn]
+            if own < bound:
+                raise ConfigurationError(
+                    f"defaults.timeout_seconds is {own} but node {node.get('id')!r} runs in the {fn} function, "
+                    f"whose Timeout is {bound} s and which this deployment does not cut shorter: use "
+                    f"defaults.timeout_seconds >= {bound}, or omit it",
+                    details={"node": node.get("id"), "key": "defaults.timeout_seconds", "timeout_seconds": own,
+                             "function_timeout_seconds": bound})
+
+
+def check_retries(config: Any, limits: WorkflowLimits) -> None:
+    """ConfigurationError (400) when a definition *states* a
+    ``defaults.max_retries`` above the deployment's StageMaxRetries (the
+    ASL's Retry MaxAttempts, fixed at deploy time): the runner can lower the
+    count per run, never raise it.  ``config``: the raw body (dict) or the
+    request's PipelineConfig (whose ``model_fields_set`` says what was stated);
+    an unstated default is capped at run time instead."""
+    own = _stated(config, "max_retries")
+    if own is not None and own > limits.max_retries:
+        raise ConfigurationError(
+            f"defaults.max_retries is {own} but this deployment retries a stage at most "
+            f"{limits.max_retries} times (StageMaxRetries): use defaults.max_retries <= "
+            f"{limits.max_retries}, or deploy with a larger StageMaxRetries",
+            details={"key": "defaults.max_retries", "max_retries": own, "stage_max_retries": limits.max_retries})
 
 
 def node_tasks(node: dict[str, Any], limits: WorkflowLimits) -> list[str]:
@@ -96,7 +162,7 @@ def worst_case(nodes: list[dict[str, Any]], limits: WorkflowLimits) -> list[tupl
     total = RUN_RECORD_TASKS * (QUICK_ATTEMPT_SECONDS + _quick_retries())
     out = []
     for node in nodes:
-        total += sum(task_seconds(t, limits) for t in node_tasks(node, limits))
+        total += sum(task_seconds(t, limits, node_retries(node, limits)) for t in node_tasks(node, limits))
         out.append((str(node.get("id")), total))
     return out
 

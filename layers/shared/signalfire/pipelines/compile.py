@@ -27,13 +27,22 @@ from typing import Any
 from signalfire.pipelines.models import Node, NodeType, PipelineConfig, PipelineDefinition
 from signalfire.pipelines.validation import parse_config
 
+#: The compiled node's field with the definition's ``defaults.max_retries``.
+MAX_RETRIES_FIELD = "max_retries"
+
 
 def compile_definition(definition: PipelineDefinition | PipelineConfig | dict[str, Any]) -> list[dict[str, Any]]:
     """The ordered node list of ``definition`` (validated again: a stored
     definition that no longer passes raises ConfigurationError)."""
     config = definition.config if isinstance(definition, PipelineDefinition) else definition
-    nodes: list[Node] = parse_config(config).nodes
-    return [n.compiled() for n in nodes if n.type is not NodeType.INGEST]
+    parsed = parse_config(config)
+    nodes: list[Node] = parsed.nodes
+    # The definition's retry cap travels with each node: the stage runner
+    # enforces it, within the deployment's StageMaxRetries (the ASL's Retry
+    # MaxAttempts, static).
+    return [{**n.compiled(), MAX_RETRIES_FIELD: parsed.defaults.max_retries}
+            for n in nodes if n.type is not NodeType.INGEST]
+
 
 
 #: The compiled node's field the state machine reads after an intelligence node failed.

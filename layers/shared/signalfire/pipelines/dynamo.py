@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from signalfire.errors import ConcurrentUpdateError, ConflictError, NotFoundError
-from signalfire.pipelines.budget import WorkflowLimits, check_duration
+from signalfire.pipelines.budget import WorkflowLimits, check_defaults, check_duration
 from signalfire.pipelines.compile import compile_definition
 from signalfire.pipelines.models import PipelineConfig, PipelineDefinition
 from signalfire.pipelines.presets import PRESETS, get_preset, is_preset
@@ -67,7 +67,9 @@ class DynamoPipelineStore(PipelineStore):
     def _parse(self, config: dict[str, Any] | PipelineConfig) -> PipelineConfig:
         parsed = parse_config(config)
         if self.limits is not None:
-            check_duration(compile_definition(parsed), self.limits)
+            nodes = compile_definition(parsed)
+            check_defaults(config, nodes, self.limits)
+            check_duration(nodes, self.limits)
         return parsed
 
     # -- item mapping --------------------------------------------------------------------

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from signalfire import services
 from signalfire.alerts.models import Alert, Incident
-from signalfire.errors import ConfigurationError, SignalfireError, StageRetryableError
+from signalfire.errors import ConfigurationError, RetriesExhaustedError, SignalfireError, StageRetryableError
 from signalfire.observability import logger
-from signalfire.pipelines.compile import FALLBACK_FIELD
+from signalfire.pipelines.compile import FALLBACK_FIELD, MAX_RETRIES_FIELD
 from signalfire.redaction import redact
 from signalfire.runs import signals
 from signalfire.runs.models import (
@@ -156,6 +156,27 @@ def _fallback_follows(req: StageRequest) -> bool:
     return req.node.get(FALLBACK_FIELD) is True and not req.fallback
 
 
+def retry_cap(req: StageRequest) -> int:
+    """The retries this node may have: its pipeline's ``defaults.max_retries``
+    (carried on the compiled node), never more than the ASL's Retry
+    MaxAttempts (``req.max_retries``, the deployment's StageMaxRetries)."""
+    own = req.node.get(MAX_RETRIES_FIELD)
+    return min(own, req.max_retries) if isinstance(own, int) and not isinstance(own, bool) else req.max_retries
+
+
+def _past_cap(exc: Exception, req: StageRequest, tries: int) -> Exception:
+    """A retryable failure on the pipeline's last allowed attempt becomes the
+    final one (RetriesExhaustedError, not retryable), so the ASL, whose
+    MaxAttempts is static, does not try again.  Anything else is unchanged."""
+    cap = retry_cap(req)
+    if not getattr(exc, "retryable", False) or cap >= req.max_retries or tries <= cap:
+        return exc
+    message = exc.message if isinstance(exc, SignalfireError) else str(exc)
+    return RetriesExhaustedError(
+        f"{type(exc).__name__} on attempt {tries}, the last the pipeline's max_retries={cap} allows: {message}",
+        details={"node": req.node.get("id"), "max_retries": cap, "cause": type(exc).__name__})
+
+
 def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome]) -> dict[str, Any]:
     try:
         req = StageRequest.model_validate(payload)
@@ -192,26 +213,30 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
     try:
         inject_fault(req.node.get("config") or {}, tries)
         outcome = logic(_load_context(req, run, attempt))
-    except Exception as exc:
+    except Exception as caught:
+        failure = _past_cap(caught, req, tries)
         duration = (time.perf_counter() - t0) * 1000
-        retryable = bool(getattr(exc, "retryable", False))
-        message = exc.message if isinstance(exc, SignalfireError) else str(exc)
+        retryable = bool(getattr(failure, "retryable", False))
+        message = failure.message if isinstance(failure, SignalfireError) else str(failure)
         runs.put_stage(record.model_copy(update={
             "status": StageStatus.FAILED, "completed_at": utcnow(), "duration_ms": round(duration, 1),
-            "error_type": type(exc).__name__, "error_message": message[:2000],
+            "error_type": type(failure).__name__, "error_message": message[:2000],
             "error_stack": traceback.format_exc()[-4000:], "error_retryable": retryable,
         }))
         more = retryable and tries <= req.max_retries
-        runs.update_run(req.run_id, {"last_error_type": type(exc).__name__, "last_error_message": message[:2000],
+        runs.update_run(req.run_id, {"last_error_type": type(failure).__name__,
+                                     "last_error_message": message[:2000],
                                      "last_error_retryable": retryable,
                                      **({"status": RunStatus.RETRYING.value} if more else {})})
         signals.emit(signals.STAGE_FAILED, tags, duration_ms=duration, retryable=retryable,
-                     error_type=type(exc).__name__)
+                     error_type=type(failure).__name__)
         if not more and not _fallback_follows(req):
-            signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="FAILED", error_type=type(exc).__name__,
+            signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="FAILED", error_type=type(failure).__name__,
                          completed_at=iso(utcnow()))
-        logger.warning("stage failed", extra={"error_type": type(exc).__name__, "reason": message[:500],
+        logger.warning("stage failed", extra={"error_type": type(failure).__name__, "reason": message[:500],
                                               "retryable": retryable})
+        if failure is not caught:
+            raise failure from caught
         raise
     duration = (time.perf_counter() - t0) * 1000
     ref = runs.put_output(req.run_id, req.index, node_id, node_type, outcome.output)
