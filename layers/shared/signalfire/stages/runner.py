@@ -177,7 +177,22 @@ def _past_cap(exc: Exception, req: StageRequest, tries: int) -> Exception:
         details={"node": req.node.get("id"), "max_retries": cap, "cause": type(exc).__name__})
 
 
-def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome]) -> dict[str, Any]:
+@dataclass
+class _Attempt:
+    """One attempt at a node, as parsed from the payload and the run record."""
+
+    req: StageRequest
+    run: PipelineRun
+    stage: str
+    node_id: str
+    node_type: str
+    tries: int  # this execution's attempt at the node ($$.State.RetryCount + 1)
+    attempt: int  # the recorded attempt number (continues after a resume)
+    tags: signals.SignalTags
+
+
+def _parse(payload: dict[str, Any]) -> _Attempt:
+    """Parse: the payload, the node's stage, the run and the attempt numbers."""
     try:
         req = StageRequest.model_validate(payload)
     except ValidationError as exc:
@@ -186,74 +201,123 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
     stage = STAGE_OF_NODE.get(node_type)
     if stage is None:
         raise ConfigurationError(f"node {req.node.get('id')!r} has type {node_type!r}, which no stage runs")
-    runs = services.run_store()
-    run = runs.get_run(req.run_id)
+    run = services.run_store().get_run(req.run_id)
     node_id = str(req.node.get("id", ""))
-    tries = req.attempt + 1  # this execution's attempt at the node ($$.State.RetryCount + 1)
+    tries = req.attempt + 1
     attempt = tries if req.fallback else tries + run.attempt_base.get(node_id, 0)  # continues after a resume
-    logger.append_keys(trace_id=req.trace_id, run_id=req.run_id, stage=stage, node_id=node_id, attempt=attempt)
     tags = signals.SignalTags(trace_id=req.trace_id, run_id=req.run_id, stage=stage, incident_id=req.incident_id,
                               source=run.source, alert_fingerprint=run.alert_fingerprint,
                               environment=run.environment, attempt=attempt,
                               extra={"node_id": node_id, "pipeline": run.pipeline_name})
-    if tries > 1:
-        signals.emit(signals.STAGE_RETRYING, tags)
-    signals.emit(signals.STAGE_STARTED, tags, fallback=req.fallback)
-    started = utcnow()
-    t0 = time.perf_counter()
+    return _Attempt(req=req, run=run, stage=stage, node_id=node_id, node_type=node_type, tries=tries,
+                    attempt=attempt, tags=tags)
+
+
+def _record_start(at: _Attempt) -> StageExecution:
+    """Record: the RUNNING StageExecution and the run's current stage."""
+    req = at.req
     record = StageExecution(
-        run_id=req.run_id, trace_id=req.trace_id, index=req.index, node_id=node_id, node_type=node_type,
-        stage=stage, status=StageStatus.RUNNING, attempt=attempt, fallback=req.fallback,
-        idempotency_key=f"{req.run_id}:{node_id}:{attempt}{':fallback' if req.fallback else ''}",
-        input_ref=_input_ref(run, req.index), started_at=started,
+        run_id=req.run_id, trace_id=req.trace_id, index=req.index, node_id=at.node_id, node_type=at.node_type,
+        stage=at.stage, status=StageStatus.RUNNING, attempt=at.attempt, fallback=req.fallback,
+        idempotency_key=f"{req.run_id}:{at.node_id}:{at.attempt}{':fallback' if req.fallback else ''}",
+        input_ref=_input_ref(at.run, req.index), started_at=utcnow(),
     )
+    runs = services.run_store()
     runs.put_stage(record)
-    runs.update_run(req.run_id, {"current_stage": stage, "current_index": req.index,
-                                 **({"status": RunStatus.RETRYING.value} if tries > 1 else {})})
-    try:
-        inject_fault(req.node.get("config") or {}, tries)
-        outcome = logic(_load_context(req, run, attempt))
-    except Exception as caught:
-        failure = _past_cap(caught, req, tries)
-        duration = (time.perf_counter() - t0) * 1000
-        retryable = bool(getattr(failure, "retryable", False))
-        message = failure.message if isinstance(failure, SignalfireError) else str(failure)
-        runs.put_stage(record.model_copy(update={
-            "status": StageStatus.FAILED, "completed_at": utcnow(), "duration_ms": round(duration, 1),
-            "error_type": type(failure).__name__, "error_message": message[:2000],
-            "error_stack": traceback.format_exc()[-4000:], "error_retryable": retryable,
-        }))
-        more = retryable and tries <= req.max_retries
-        runs.update_run(req.run_id, {"last_error_type": type(failure).__name__,
-                                     "last_error_message": message[:2000],
-                                     "last_error_retryable": retryable,
-                                     **({"status": RunStatus.RETRYING.value} if more else {})})
-        signals.emit(signals.STAGE_FAILED, tags, duration_ms=duration, retryable=retryable,
-                     error_type=type(failure).__name__)
-        if not more and not _fallback_follows(req):
-            signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="FAILED", error_type=type(failure).__name__,
-                         completed_at=iso(utcnow()))
-        logger.warning("stage failed", extra={"error_type": type(failure).__name__, "reason": message[:500],
-                                              "retryable": retryable})
-        if failure is not caught:
-            raise failure from caught
-        raise
-    duration = (time.perf_counter() - t0) * 1000
-    ref = runs.put_output(req.run_id, req.index, node_id, node_type, outcome.output)
+    runs.update_run(req.run_id, {"current_stage": at.stage, "current_index": req.index,
+                                 **({"status": RunStatus.RETRYING.value} if at.tries > 1 else {})})
+    return record
+
+
+def _record_failure(at: _Attempt, record: StageExecution, failure: Exception, duration: float) -> bool:
+    """Record: the FAILED StageExecution and the run's last error.  True when
+    the ASL will try the stage again."""
+    retryable = bool(getattr(failure, "retryable", False))
+    message = failure.message if isinstance(failure, SignalfireError) else str(failure)
+    runs = services.run_store()
+    runs.put_stage(record.model_copy(update={
+        "status": StageStatus.FAILED, "completed_at": utcnow(), "duration_ms": round(duration, 1),
+        "error_type": type(failure).__name__, "error_message": message[:2000],
+        "error_stack": traceback.format_exc()[-4000:], "error_retryable": retryable,
+    }))
+    more = retryable and at.tries <= at.req.max_retries
+    runs.update_run(at.req.run_id, {"last_error_type": type(failure).__name__,
+                                    "last_error_message": message[:2000],
+                                    "last_error_retryable": retryable,
+                                    **({"status": RunStatus.RETRYING.value} if more else {})})
+    return more
+
+
+def _record_success(at: _Attempt, record: StageExecution, outcome: StageOutcome, duration: float) -> str:
+    """Record: the output (claim check), the finished StageExecution and the
+    run's progress.  Returns the output's reference."""
+    req, runs = at.req, services.run_store()
+    ref = runs.put_output(req.run_id, req.index, at.node_id, at.node_type, outcome.output)
     runs.put_stage(record.model_copy(update={
         "status": StageStatus.SKIPPED if outcome.skipped else StageStatus.SUCCEEDED, "completed_at": utcnow(),
         "duration_ms": round(duration, 1), "output_ref": ref, "output_snapshot": snapshot(outcome.output),
     }))
     fields: dict[str, Any] = {**outcome.run_fields, "last_completed_index": req.index}
     if not outcome.skipped:
-        progress = STATUS_AFTER.get(stage, run.progress_status)
+        progress = STATUS_AFTER.get(at.stage, at.run.progress_status)
         fields.update(status=progress.value, progress_status=progress.value)
-    if stage in OUTPUT_REF_FIELD:
-        fields[OUTPUT_REF_FIELD[stage]] = ref
+    if at.stage in OUTPUT_REF_FIELD:
+        fields[OUTPUT_REF_FIELD[at.stage]] = ref
     runs.update_run(req.run_id, fields)
-    signals.emit(signals.STAGE_SUCCEEDED, tags, duration_ms=duration, skipped=outcome.skipped)
-    if outcome.skipped or req.index >= req.count - 1:
-        signals.emit(signals.PIPELINE_COMPLETED, tags, outcome="SKIPPED" if outcome.skipped else "COMPLETED",
+    return ref
+
+
+def _emit_started(at: _Attempt) -> None:
+    """Signals: retrying (after the first attempt), then started."""
+    if at.tries > 1:
+        signals.emit(signals.STAGE_RETRYING, at.tags)
+    signals.emit(signals.STAGE_STARTED, at.tags, fallback=at.req.fallback)
+
+
+def _emit_failed(at: _Attempt, failure: Exception, duration: float, more: bool) -> None:
+    """Signals: stage failed, the run's end unless a retry or the fallback
+    follows, and the warning log line."""
+    signals.emit(signals.STAGE_FAILED, at.tags, duration_ms=duration,
+                 retryable=bool(getattr(failure, "retryable", False)), error_type=type(failure).__name__)
+    if not more and not _fallback_follows(at.req):
+        signals.emit(signals.PIPELINE_COMPLETED, at.tags, outcome="FAILED", error_type=type(failure).__name__,
                      completed_at=iso(utcnow()))
-    return {"status": "SKIPPED" if outcome.skipped else "SUCCEEDED", "ref": ref, "entry": {node_id: ref},
+    message = failure.message if isinstance(failure, SignalfireError) else str(failure)
+    logger.warning("stage failed", extra={"error_type": type(failure).__name__, "reason": message[:500],
+                                          "retryable": bool(getattr(failure, "retryable", False))})
+
+
+def _emit_succeeded(at: _Attempt, outcome: StageOutcome, duration: float) -> None:
+    """Signals: stage succeeded, and the run's end after a filter or the last node."""
+    signals.emit(signals.STAGE_SUCCEEDED, at.tags, duration_ms=duration, skipped=outcome.skipped)
+    if outcome.skipped or at.req.index >= at.req.count - 1:
+        signals.emit(signals.PIPELINE_COMPLETED, at.tags, outcome="SKIPPED" if outcome.skipped else "COMPLETED",
+                     completed_at=iso(utcnow()))
+
+
+def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome]) -> dict[str, Any]:
+    """Run one attempt of a node: parse, record the start, run ``logic``,
+    then record and signal the result.  A failure is re-raised (the retry
+    cap may turn it into RetriesExhaustedError) for the ASL's Retry/Catch."""
+    at = _parse(payload)
+    logger.append_keys(trace_id=at.req.trace_id, run_id=at.req.run_id, stage=at.stage, node_id=at.node_id,
+                       attempt=at.attempt)
+    _emit_started(at)
+    t0 = time.perf_counter()  # the duration includes the stage's own record writes
+    record = _record_start(at)
+    try:
+        inject_fault(at.req.node.get("config") or {}, at.tries)
+        outcome = logic(_load_context(at.req, at.run, at.attempt))
+    except Exception as caught:
+        failure = _past_cap(caught, at.req, at.tries)
+        duration = (time.perf_counter() - t0) * 1000
+        more = _record_failure(at, record, failure, duration)
+        _emit_failed(at, failure, duration, more)
+        if failure is not caught:
+            raise failure from caught
+        raise
+    duration = (time.perf_counter() - t0) * 1000
+    ref = _record_success(at, record, outcome, duration)
+    _emit_succeeded(at, outcome, duration)
+    return {"status": "SKIPPED" if outcome.skipped else "SUCCEEDED", "ref": ref, "entry": {at.node_id: ref},
             "reason": outcome.reason}
