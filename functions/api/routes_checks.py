@@ -7,15 +7,15 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from signalfire import services
 from signalfire.alerts.incidents import parse_since
-from signalfire.auth import Role
 from signalfire.checks.models import CHECKERS, CheckInAccepted, HostDetail, HostSummary
 from signalfire.checks.service import CheckListing
 from signalfire.errors import BadRequestError
-from signalfire.handlers.resolver import raw_body_of, require_role
+from signalfire.handlers.resolver import raw_body_of
 from signalfire.pagination import PageOut
 
 router = APIGatewayHttpRouter()
@@ -32,11 +32,19 @@ AGENT_BATCH = {"requestBody": {
 }}
 
 
-@router.post("/checks", status_code=202, openapi_extensions=AGENT_BATCH)
+#: Both answers a batch can get (a repeat is acknowledged, not stored again).
+CHECK_IN_ANSWERS: dict[int, OpenAPIResponse] = {
+    202: {"description": "stored", "content": {"application/json": {"model": CheckInAccepted}}},
+    200: {"description": "a batch already received (same hostname and batch id): nothing stored again",
+          "content": {"application/json": {"model": CheckInAccepted}}},
+}
+
+
+@router.post("/checks", status_code=202, responses=CHECK_IN_ANSWERS, openapi_extensions=AGENT_BATCH)
 def check_in() -> Response[CheckInAccepted]:
-    """An agent's batch: 202 when stored, 200 when it is one we already have."""
+    """An agent's batch: 202 when stored, 200 when it is one we already have.
+    The resolver has checked the sender token (``POST /checks`` in app.py's roles)."""
     event = router.current_event
-    require_role(event, Role.SENDER)
     headers = event.headers or {}
     accepted = services.checkin_service().receive(raw_body_of(event), path=event.path,
                                                   content_type=headers.get("content-type", ""))

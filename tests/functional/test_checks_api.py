@@ -66,6 +66,7 @@ def test_the_agents_batch_through_the_api_handler(moto_stack: dict, tmp_path: Pa
 
 @pytest.mark.parametrize(("method", "path", "token", "status"), [
     ("POST", "/checks/", None, 401),
+    ("POST", "/checks/", "wrong", 401),      # checked once, by the resolver (POST /checks is a sender route)
     ("GET", "/checks/", WEBHOOK_TOKEN, 403),   # reading needs the admin token
     ("GET", "/hosts/", WEBHOOK_TOKEN, 403),
     ("GET", "/hosts/ghost", "admin", 404),
@@ -76,6 +77,8 @@ def test_check_routes_need_the_right_token(moto_stack: dict, method: str, path: 
 
     reply = api(method, path, body() if method == "POST" else None, token=ADMIN_TOKEN if token == "admin" else token)
     assert reply.status == status, reply
+    if method == "POST":
+        assert api("GET", "/hosts/").json["items"] == []  # a refused batch stores nothing
 
 
 def test_bad_batch_is_a_400_naming_the_field_and_is_listed_as_rejected(moto_stack: dict) -> None:

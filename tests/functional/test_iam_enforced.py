@@ -77,16 +77,24 @@ def test_a_webhook_token_on_a_management_route_is_403_and_a_wrong_one_401(moto_s
 
 def test_without_the_webhook_secret_grant_the_api_function_fails_as_on_aws(moto_stack: dict) -> None:
     """What the template had before: ApiFunction could not read the webhook
-    token secret, so a webhook token on a management route was a 500."""
+    token secret.  That is the deployment's fault, not the caller's and not a
+    passing one: a 500 naming the missing grant (never 503 "retry later",
+    never 401/403), with no secret in the answer."""
     roles = iam.principals(moto_stack["template"])
     api_role = roles["ApiFunction"]
     api_role.statements = [s for s in api_role.statements if not s.resources[0].endswith("WebhookTokenSecret")]
     enforcer = iam.Enforcer(roles)
     iam.install(enforcer)
     reply = api("GET", "/incidents/", token=WEBHOOK_TOKEN)
-    assert reply.status >= 500 and reply.status != 403  # the token store cannot be read: never a 403
+    assert reply.status == 500, reply.json
+    assert reply.json["error"] == "DeploymentConfigurationError"
+    assert "misconfigured" in reply.json["message"]
+    assert reply.json["details"] == {"missing_grant": "secretsmanager:GetSecretValue", "secret": "webhook token"}
+    assert WEBHOOK_TOKEN not in json.dumps(reply.json) and "arn:aws" not in json.dumps(reply.json)
     denied = [(d.action, d.resource.rsplit(":", 1)[-1]) for d in enforcer.decisions if not d.allowed]
     assert denied == [("secretsmanager:GetSecretValue", "signalfire/WebhookTokenSecret")]
+    # the admin token is still checked first and still works: only the webhook secret is unreadable
+    assert api("GET", "/incidents/").status == 200
 
 
 def test_a_webhook_runs_under_the_ingest_role_and_uses_only_what_it_grants(moto_stack: dict) -> None:

@@ -14,11 +14,29 @@ from enum import StrEnum
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 
 from signalfire import aws
 from signalfire.alerts.signatures import parse_keys
-from signalfire.errors import ForbiddenError, SignalfireError, StoreUnavailableError, UnauthorizedError
+from signalfire.errors import (
+    DeploymentConfigurationError,
+    ForbiddenError,
+    SignalfireError,
+    StoreUnavailableError,
+    UnauthorizedError,
+)
+from signalfire.observability import logger
 from signalfire.settings import Settings
+
+#: What a function's role needs to check a token.
+MISSING_GRANT = "secretsmanager:GetSecretValue"
+
+
+def _access_denied(cause: BaseException | None) -> bool:
+    """The role may not read the secret (or use its KMS key): AWS says so, not a passing fault."""
+    if not isinstance(cause, ClientError):
+        return False
+    return cause.response.get("Error", {}).get("Code", "") in ("AccessDeniedException", "AccessDenied")
 
 
 class Role(StrEnum):
@@ -50,18 +68,28 @@ class TokenVerifier:
                 self._provider = SecretsProvider(boto3_client=aws.client("secretsmanager"))
             return self._provider
 
-    def _secret(self, name: str) -> str | bytes | None:
-        """A secret's value; a passing Secrets Manager fault is a 503 (retry), not a crash."""
+    def _secret(self, name: str, what: str) -> str | bytes | None:
+        """A secret's value; a passing Secrets Manager fault is a 503 (retry), not a crash.
+        A role without the grant is the deployment's fault: a 500 naming the
+        grant (DeploymentConfigurationError), since a retry cannot help."""
         try:
             raw = self.provider.get(name, max_age=self.settings.secret_cache_seconds)
         except GetParameterError as exc:
-            if isinstance(exc.__cause__, SignalfireError):
-                raise exc.__cause__ from None
+            cause = exc.__cause__ or exc.__context__  # Powertools raises it inside its own except
+            if isinstance(cause, SignalfireError):
+                raise cause from None
+            if _access_denied(cause):
+                logger.error("this function's role may not read a token secret: the deployment is misconfigured",
+                             extra={"secret": what, "secret_name": name, "missing": MISSING_GRANT})
+                raise DeploymentConfigurationError(
+                    f"the deployment is misconfigured: this function's role lacks {MISSING_GRANT} on the {what} "
+                    "secret, so no token can be checked; grant it in template.yaml (Policies) and deploy again",
+                    details={"missing_grant": MISSING_GRANT, "secret": what}) from None
             raise StoreUnavailableError("the token store could not be read; retry shortly") from exc
         return raw if isinstance(raw, str | bytes) else None
 
-    def _tokens(self, secret_name: str) -> list[str]:
-        raw = self._secret(secret_name)
+    def _tokens(self, secret_name: str, what: str) -> list[str]:
+        raw = self._secret(secret_name, what)
         text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
         return [t.strip() for t in text.replace("\n", ",").split(",") if t.strip()]
 
@@ -69,7 +97,7 @@ class TokenVerifier:
         """Per-driver webhook signing keys (empty when none are configured)."""
         if not self.settings.signing_secret:
             return {}
-        raw = self._secret(self.settings.signing_secret)
+        raw = self._secret(self.settings.signing_secret, "webhook signing keys")
         return parse_keys(raw if isinstance(raw, str | bytes) else None)
 
     def role_of(self, token: str | None) -> Role:
@@ -77,9 +105,9 @@ class TokenVerifier:
             raise UnauthorizedError("missing token: send 'Authorization: Bearer <token>' or append ?token=<token>")
         # Bytes, not str: compare_digest refuses non-ASCII str (a token like "tökén" is just wrong).
         given = token.encode("utf-8", "surrogatepass")
-        if any(hmac.compare_digest(given, t.encode()) for t in self._tokens(self.settings.admin_token_secret)):
+        if any(hmac.compare_digest(given, t.encode()) for t in self._tokens(self.settings.admin_token_secret, "admin token")):
             return Role.ADMIN
-        if any(hmac.compare_digest(given, t.encode()) for t in self._tokens(self.settings.webhook_token_secret)):
+        if any(hmac.compare_digest(given, t.encode()) for t in self._tokens(self.settings.webhook_token_secret, "webhook token")):
             return Role.SENDER
         raise UnauthorizedError("invalid token")
 

@@ -87,6 +87,15 @@ class ConfigurationError(SignalfireError):
 # --- our side (5xx) -------------------------------------------------------------------
 
 
+class DeploymentConfigurationError(ConfigurationError):
+    """The deployment itself is wrong, not the request: a grant missing from a
+    function's role, a setting the template did not wire.  A 500 that says
+    what is missing (never a secret); retrying cannot help, so not a 503."""
+
+    http_status = 500
+    in_stages = False
+
+
 class TransientError(SignalfireError):
     """A passing fault on our side (throttling, a timeout): retrying helps."""
 

@@ -22,7 +22,6 @@ import contextlib
 import gzip
 import os
 import zlib
-from datetime import timedelta
 from typing import Any
 
 from signalfire.alerts.models import (
@@ -74,10 +73,7 @@ class DynamoAlertStore(AlertStore):
 
     def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
         self.t = table
-        self.retention = timedelta(days=retention_days)
-
-    def _expiry(self) -> int:
-        return int((utcnow() + self.retention).timestamp())
+        self.retention_days = retention_days
 
     # -- alerts ------------------------------------------------------------------------
 
@@ -106,7 +102,7 @@ class DynamoAlertStore(AlertStore):
     def _history_item(self, h: AlertHistory) -> dict[str, Any]:
         data = h.model_dump(mode="json")
         data.update(PK=f"ALERT#{h.alert_id}", SK=f"HIST#{iso(h.created_at)}#{os.urandom(3).hex()}",
-                    type="alert_history", expires_at=self._expiry())
+                    type="alert_history", expires_at=self.t.expiry(self.retention_days))
         return data
 
     def get_alert(self, alert_id: str) -> Alert | None:
@@ -145,7 +141,7 @@ class DynamoAlertStore(AlertStore):
                 condition="#st IN (:open, :ack) AND severity = :was", names={"#st": "status"},
                 values={":sev": e.to_severity.value, ":was": e.from_severity.value, ":now": now, ":one": 1,
                         **self._OPEN}))
-        actions += [t.tx_put(run_item(run, self._expiry()), condition="attribute_not_exists(PK)")
+        actions += [t.tx_put(run_item(run, self.t.expiry(self.retention_days)), condition="attribute_not_exists(PK)")
                     for run in write.owed]
         t.transact(actions)
 
@@ -373,7 +369,7 @@ class DynamoAlertStore(AlertStore):
             values={":type": "rejected", ":reason": reason, ":code": status_code, ":driver": driver,
                     ":path": path, ":ct": content_type, ":body": packed, ":size": len(body),
                     ":trunc": truncated, ":now": now, ":g1": "REJECTED", ":g1sk": f"{now}#{rejected_id}",
-                    ":exp": self._expiry(), ":one": 1},
+                    ":exp": self.t.expiry(self.retention_days), ":one": 1},
             return_new=False,
         )
 

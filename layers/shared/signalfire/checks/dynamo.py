@@ -19,14 +19,14 @@ one conditional put of the host.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from signalfire.alerts.hosts import host_key
 from signalfire.checks.models import CheckRun, Host, HostDetail
 from signalfire.checks.store import CheckStore
 from signalfire.store.dynamo import DynamoTable, Page
-from signalfire.timeutil import iso, parse_time, utcnow
+from signalfire.timeutil import iso, parse_time
 
 _HOST_META = "META"
 
@@ -38,7 +38,7 @@ def _run_dict(run: CheckRun) -> dict[str, Any]:
 class DynamoCheckStore(CheckStore):
     def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
         self.t = table
-        self.retention = timedelta(days=retention_days)
+        self.retention_days = retention_days
 
     @staticmethod
     def _pk(hostname: str) -> str:
@@ -105,7 +105,7 @@ class DynamoCheckStore(CheckStore):
             items.append({"PK": f"CHECKRUNS#{host_key(hostname)}", "SK": sort, "GSI1PK": "CHECKRUNS",
                           "GSI1SK": f"{sort}#{host_key(hostname)}", "hostname": hostname,
                           "runs": [_run_dict(r) for r in history],
-                          "expires_at": int((utcnow() + self.retention).timestamp())})
+                          "expires_at": self.t.expiry(self.retention_days)})
         self.t.batch_put(items)
 
     def list_batches(self, *, hostname: str | None, since: datetime | None, limit: int,

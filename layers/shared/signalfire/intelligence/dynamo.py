@@ -16,7 +16,6 @@ Items (docs/table-design.md):
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
 from typing import Any
 
 from signalfire.errors import ConflictError, NotFoundError
@@ -125,7 +124,7 @@ class DynamoIntelligenceStore(IntelligenceStore):
     def put_analysis(self, run: AnalysisRun) -> None:
         data = run.model_dump(mode="json")
         item = {"PK": f"ANALYSIS#{run.id}", "SK": "META", **data,
-                "expires_at": int((utcnow() + timedelta(days=self.retention_days)).timestamp())}
+                "expires_at": self.t.expiry(self.retention_days)}
         if run.incident_id:
             item.update(GSI1PK=f"ANALYSES#{run.incident_id}", GSI1SK=f"{iso(run.created_at)}#{run.id}")
         self.t.put(item)

@@ -16,7 +16,6 @@ with the run (AuditRetentionDays); channels do not.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from signalfire.errors import ConflictError, NotFoundError
@@ -90,10 +89,7 @@ class DynamoChannelStore(ChannelStore):
 class DynamoDeliveryStore(DeliveryStore):
     def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
         self.t = table
-        self.retention = timedelta(days=retention_days)
-
-    def _expiry(self) -> int:
-        return int((utcnow() + self.retention).timestamp())
+        self.retention_days = retention_days
 
     @staticmethod
     def _key(d: Delivery) -> tuple[str, str]:
@@ -102,7 +98,7 @@ class DynamoDeliveryStore(DeliveryStore):
     def _item(self, d: Delivery) -> dict[str, Any]:
         pk, sk = self._key(d)
         data = d.model_dump(mode="json")
-        data.update(PK=pk, SK=sk, type="delivery", expires_at=self._expiry())
+        data.update(PK=pk, SK=sk, type="delivery", expires_at=self.t.expiry(self.retention_days))
         return data
 
     @staticmethod
@@ -147,7 +143,7 @@ class DynamoDeliveryStore(DeliveryStore):
     def remember_firing(self, record: FiringRecord) -> None:
         data = record.model_dump(mode="json")
         data.update(PK=f"NOTIFIED#{record.incident_id}", SK=f"CHANNEL#{record.channel}", type="notified",
-                    at=iso(utcnow()), expires_at=self._expiry())
+                    at=iso(utcnow()), expires_at=self.t.expiry(self.retention_days))
         self.t.put(data)
 
     def firing_channels(self, incident_id: str) -> list[FiringRecord]:

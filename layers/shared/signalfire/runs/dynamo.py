@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import timedelta
 from typing import Any
 
 from signalfire.errors import NotFoundError
@@ -58,15 +57,12 @@ def run_item(run: PipelineRun, expires_at: int) -> dict[str, Any]:
 class DynamoRunStore(RunStore):
     def __init__(self, table: DynamoTable, retention_days: int = 90) -> None:
         self.t = table
-        self.retention = timedelta(days=retention_days)
-
-    def _expiry(self) -> int:
-        return int((utcnow() + self.retention).timestamp())
+        self.retention_days = retention_days
 
     # -- runs ---------------------------------------------------------------------------
 
     def create_run(self, run: PipelineRun) -> None:
-        self.t.put(run_item(run, self._expiry()), condition="attribute_not_exists(PK)")
+        self.t.put(run_item(run, self.t.expiry(self.retention_days)), condition="attribute_not_exists(PK)")
 
     def get_run(self, run_id: str) -> PipelineRun:
         item = self.t.get(run_pk(run_id), RUN_SK)
@@ -112,7 +108,7 @@ class DynamoRunStore(RunStore):
     def put_stage(self, stage: StageExecution) -> None:
         data = stage.model_dump(mode="json")
         data.update(PK=run_pk(stage.run_id), SK=_stage_sk(stage.index, stage.node_id, stage.attempt, stage.fallback),
-                    type="stage", expires_at=self._expiry())
+                    type="stage", expires_at=self.t.expiry(self.retention_days))
         self.t.put(data)
 
     def stages(self, run_id: str) -> list[StageExecution]:
@@ -128,7 +124,7 @@ class DynamoRunStore(RunStore):
         raw = json.dumps(output, default=str, separators=(",", ":")).encode()
         item: dict[str, Any] = {"PK": run_pk(run_id), "SK": sk, "type": "stage_output", "node_id": node_id,
                                 "node_type": node_type, "index": index, "bytes": len(raw),
-                                "expires_at": self._expiry()}
+                                "expires_at": self.t.expiry(self.retention_days)}
         if len(raw) <= _INLINE_OUTPUT:
             item["data"] = raw.decode()
         else:
@@ -179,7 +175,7 @@ class DynamoRunStore(RunStore):
         try:
             self.t.put({"PK": run_pk(run_id), "SK": f"DELIVERY#{node_id}#{channel}", "type": "delivery",
                         "channel": channel, "node_id": node_id, "delivered_at": iso(utcnow()),
-                        "message_id": result.get("message_id") or "", "expires_at": self._expiry()},
+                        "message_id": result.get("message_id") or "", "expires_at": self.t.expiry(self.retention_days)},
                        condition="attribute_not_exists(PK)")
             return True
         except ConditionFailed:

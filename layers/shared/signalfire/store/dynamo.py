@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,6 +25,7 @@ from signalfire.store.codec import (
     serialize_item,
 )
 from signalfire.store.exceptions import ConditionFailed
+from signalfire.timeutil import utcnow
 
 _TRANSIENT = {
     "ProvisionedThroughputExceededException",
@@ -50,6 +52,12 @@ class DynamoTable:
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table_name = table_name
         self._client = client
+
+    @staticmethod
+    def expiry(retention_days: int) -> int:
+        """``expires_at`` for an item written now: the epoch second the table's
+        TTL deletes it, ``retention_days`` (AuditRetentionDays) from now."""
+        return int((utcnow() + timedelta(days=retention_days)).timestamp())
 
     @property
     def client(self) -> Any:
