@@ -89,17 +89,23 @@ class SmtpReceiver:
     fail_times: int = 0
     fail_code: int = 451
     attempts: int = 0
+    #: seconds the server waits before answering DATA (a slow or stuck relay)
+    delay: float = 0.0
 
 
 @contextmanager
-def smtp_receiver(fail_times: int = 0, fail_code: int = 451) -> Iterator[SmtpReceiver]:
+def smtp_receiver(fail_times: int = 0, fail_code: int = 451, delay: float = 0.0) -> Iterator[SmtpReceiver]:
+    import asyncio
+
     from aiosmtpd.controller import Controller
 
-    box = SmtpReceiver("127.0.0.1", 0, fail_times=fail_times, fail_code=fail_code)
+    box = SmtpReceiver("127.0.0.1", 0, fail_times=fail_times, fail_code=fail_code, delay=delay)
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             box.attempts += 1
+            if box.delay:
+                await asyncio.sleep(box.delay)
             if box.attempts <= box.fail_times:
                 return f"{box.fail_code} 4.3.0 try again later" if box.fail_code < 500 else \
                     f"{box.fail_code} 5.7.1 rejected"

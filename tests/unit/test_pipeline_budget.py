@@ -102,16 +102,18 @@ def test_stated_max_retries_above_the_deployment_is_refused():
     budget.check_defaults({"nodes": []}, [], limits)  # unstated: capped at run time, not refused
 
 
-def test_stated_timeout_shorter_than_a_stage_function_is_refused():
+def test_a_stated_timeout_shorter_than_a_stage_function_is_kept_as_its_deadline():
+    """timeout_seconds is applied (the deadline of each stage's outbound calls),
+    so a value below a function's Timeout is no longer refused; it travels on
+    every compiled node, and the worst case still counts the Timeout."""
     limits = budget.WorkflowLimits()  # analyze: 120 s, notify: 60 s
-    config = {"defaults": {"timeout_seconds": 90}, "nodes": [
+    config = {"defaults": {"timeout_seconds": 5}, "nodes": [
         {"id": "ai", "type": "intelligence", "next": "n"}, {"id": "n", "type": "notify"}]}
-    with pytest.raises(ConfigurationError) as exc:
-        budget.check_defaults(config, compile_definition(config), limits)
-    assert exc.value.details == {"node": "ai", "key": "defaults.timeout_seconds", "timeout_seconds": 90,
-                                 "function_timeout_seconds": 120}
-    only_notify = {"defaults": {"timeout_seconds": 90}, "nodes": [{"id": "n", "type": "notify"}]}
-    budget.check_defaults(only_notify, compile_definition(only_notify), limits)
+    nodes = compile_definition(config)
+    budget.check_defaults(config, nodes, limits)
+    assert [n["timeout_seconds"] for n in nodes] == [5, 5]
+    assert budget.worst_case(nodes, limits) == budget.worst_case([{**n, "timeout_seconds": 300} for n in nodes],
+                                                                 limits)
 
 
 def test_worst_case_counts_the_pipeline_retry_cap():

@@ -19,8 +19,9 @@ def test_compile_follows_next_from_the_entry_and_drops_ingest() -> None:
     ]}
     nodes = compile_definition(config)
     assert [n["id"] for n in nodes] == ["filter_sev", "analyze", "notify"]
-    assert nodes[1] == {"id": "analyze", "type": "intelligence", "config": {"provider": "claude"}, "max_retries": 3}
-    assert all(set(n) == {"id", "type", "config", "max_retries"} for n in nodes)
+    assert nodes[1] == {"id": "analyze", "type": "intelligence", "config": {"provider": "claude"}, "max_retries": 3,
+                        "timeout_seconds": 300}
+    assert all(set(n) == {"id", "type", "config", "max_retries", "timeout_seconds"} for n in nodes)
 
 
 def test_compile_accepts_a_definition_and_revalidates() -> None:

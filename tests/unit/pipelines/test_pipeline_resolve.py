@@ -58,7 +58,7 @@ def test_load_preset_and_custom() -> None:
     definition, nodes = load_definition("health-checked", FakeStore({}))  # type: ignore[arg-type]
     assert definition.name == "health-checked" and [n["type"] for n in nodes] == ["context", "notify"]
     definition, nodes = load_definition("mine", FakeStore({"mine": _custom(True)}))  # type: ignore[arg-type]
-    assert nodes == [{"id": "n", "type": "notify", "config": {}, "max_retries": 3}]  # a stored definition states its defaults
+    assert nodes == [{"id": "n", "type": "notify", "config": {}, "max_retries": 3, "timeout_seconds": 300}]  # a stored definition states its defaults
 
 
 def test_load_unknown_is_404() -> None:

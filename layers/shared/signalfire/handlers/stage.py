@@ -20,6 +20,7 @@ def stage_handler(logic: Callable[[StageContext], StageOutcome]) -> Callable[[di
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def lambda_handler(event: dict, context: Any) -> dict:
-        return run_stage(event, logic)
+        left = getattr(context, "get_remaining_time_in_millis", None)
+        return run_stage(event, logic, remaining=(lambda: left() / 1000) if left else None)
 
     return lambda_handler

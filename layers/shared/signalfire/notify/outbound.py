@@ -21,11 +21,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from signalfire import deadline
 
 # httpx logs every request line at INFO, URL included: a webhook URL is a secret.
 for _name in ("httpx", "httpcore"):
@@ -187,28 +190,37 @@ def request(method: str, url: str, policy: OutboundPolicy, *, json_body: Any = N
     all_headers = {"User-Agent": "signalfire-notify", **(headers or {})}
     all_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
     extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    limit = min(max(float(timeout), 1.0), MAX_TIMEOUT)
     try:
-        with httpx.Client(timeout=httpx.Timeout(limit), follow_redirects=False, transport=transport,
+        # the channel's own timeout, cut to what the stage's deadline leaves
+        limit = deadline.bound(min(max(float(timeout), 1.0), MAX_TIMEOUT))
+    except deadline.DeadlinePassed as exc:
+        raise DestinationUnreachable(f"{host} was not called: {exc}") from None
+    until = time.monotonic() + limit.seconds
+    try:
+        with httpx.Client(timeout=httpx.Timeout(limit.seconds), follow_redirects=False, transport=transport,
                           trust_env=False) as client:
             req = client.build_request(method, pinned, json=json_body, headers=all_headers, params=params,
                                        extensions=extensions)
             resp = client.send(req, stream=True)
             try:
-                body, truncated = _read_capped(resp)
+                body, truncated = _read_capped(resp, until)
             finally:
                 resp.close()
             return Reply(status=resp.status_code, text=body.decode(resp.encoding or "utf-8", "replace"),
                          headers={k.lower(): v for k, v in resp.headers.items()}, truncated=truncated)
     except httpx.TimeoutException:
-        raise DestinationUnreachable(f"{host} did not answer within {limit:g}s") from None
+        raise DestinationUnreachable(f"{host} did not answer within {limit.seconds:.3g}s{limit.says()}") from None
     except httpx.TransportError as exc:
         raise DestinationUnreachable(f"could not reach {host}: {type(exc).__name__}") from None
 
 
-def _read_capped(resp: httpx.Response) -> tuple[bytes, bool]:
+def _read_capped(resp: httpx.Response, until: float) -> tuple[bytes, bool]:
+    """The body, at most RESPONSE_CAP bytes; httpx's timeout bounds each read,
+    ``until`` the whole body (a receiver dripping bytes is cut there too)."""
     chunks, size = [], 0
     for chunk in resp.iter_bytes():
+        if time.monotonic() > until:
+            raise httpx.ReadTimeout("the call's time ran out while reading the answer")
         chunks.append(chunk)
         size += len(chunk)
         if size > RESPONSE_CAP:

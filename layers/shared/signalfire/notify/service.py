@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from signalfire import deadline
 from signalfire.errors import ConfigurationError, NotFoundError
 from signalfire.notify.channels import CHANNELS, Channel, Runtime, get_channel
 from signalfire.notify.models import NotificationChannel, NotificationEvent, NotificationMessage, SendResult
@@ -274,9 +275,12 @@ class NotifyService:
         result = self.channel(target.driver).send(message, target.config)
         return {**result.standard(), "channel": target.name, "driver": target.driver}
 
+    def _send_item(self, item: tuple[NotificationMessage, Target]) -> dict[str, Any]:
+        return self.send_direct(*item)
+
     def send_many(self, items: list[tuple[NotificationMessage, Target]]) -> list[dict[str, Any]]:
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, max(1, len(items)))) as pool:
-            return list(pool.map(lambda it: self.send_direct(*it), items))
+            return list(pool.map(deadline.carry(self._send_item), items))
 
     def deliver(self, message: NotificationMessage, targets: list[Target], *, run_id: str, node_id: str,
                 incident_id: str | None, skipped: list[str] | None = None) -> NotifyResult:
@@ -295,7 +299,7 @@ class NotifyService:
                                      token=token)
 
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, max(1, len(targets)))) as pool:
-            outcomes = list(pool.map(one, targets))
+            outcomes = list(pool.map(deadline.carry(one), targets))  # each send keeps the stage's deadline
         for outcome in outcomes:
             result.deliveries.append(outcome)
             bucket: dict[str, Callable[[], list[str]]] = {

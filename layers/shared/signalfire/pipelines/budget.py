@@ -102,31 +102,11 @@ def _stated(config: Any, key: str) -> Any:
 
 def check_defaults(config: Any, nodes: list[dict[str, Any]], limits: WorkflowLimits) -> None:
     """The definition's ``defaults`` this deployment cannot honour, refused
-    (400): see :func:`check_retries` and :func:`check_timeout`."""
+    (400): see :func:`check_retries`.  ``timeout_seconds`` needs no check:
+    any value in its range is kept, as the deadline of each stage's outbound
+    calls (stages/runner.py ``stage_deadline``); the function's Timeout still
+    bounds the attempt, so the worst case below counts the Timeout."""
     check_retries(config, limits)
-    check_timeout(config, nodes, limits)
-
-
-def check_timeout(config: Any, nodes: list[dict[str, Any]], limits: WorkflowLimits) -> None:
-    """ConfigurationError (400) when a stated ``defaults.timeout_seconds`` is
-    shorter than the function Timeout of a stage the pipeline runs: that
-    Timeout (template Mappings) is what bounds a stage, so a shorter promise
-    could not be kept.  A value at or above every stage's Timeout is honoured
-    (no stage attempt can run longer)."""
-    own = _stated(config, "timeout_seconds")
-    if own is None:
-        return
-    for node in nodes:
-        for task in node_tasks(node, limits):
-            fn = TASK_FUNCTION[task]
-            bound = limits.timeouts[fn]
-            if own < bound:
-                raise ConfigurationError(
-                    f"defaults.timeout_seconds is {own} but node {node.get('id')!r} runs in the {fn} function, "
-                    f"whose Timeout is {bound} s and which this deployment does not cut shorter: use "
-                    f"defaults.timeout_seconds >= {bound}, or omit it",
-                    details={"node": node.get("id"), "key": "defaults.timeout_seconds", "timeout_seconds": own,
-                             "function_timeout_seconds": bound})
 
 
 def check_retries(config: Any, limits: WorkflowLimits) -> None:

@@ -29,6 +29,8 @@ from signalfire.pipelines.validation import parse_config
 
 #: The compiled node's field with the definition's ``defaults.max_retries``.
 MAX_RETRIES_FIELD = "max_retries"
+#: The compiled node's field with the definition's ``defaults.timeout_seconds``.
+TIMEOUT_FIELD = "timeout_seconds"
 
 
 def compile_definition(definition: PipelineDefinition | PipelineConfig | dict[str, Any]) -> list[dict[str, Any]]:
@@ -37,10 +39,12 @@ def compile_definition(definition: PipelineDefinition | PipelineConfig | dict[st
     config = definition.config if isinstance(definition, PipelineDefinition) else definition
     parsed = parse_config(config)
     nodes: list[Node] = parsed.nodes
-    # The definition's retry cap travels with each node: the stage runner
-    # enforces it, within the deployment's StageMaxRetries (the ASL's Retry
-    # MaxAttempts, static).
-    return [{**n.compiled(), MAX_RETRIES_FIELD: parsed.defaults.max_retries}
+    # The definition's retry cap and timeout travel with each node: the stage
+    # runner enforces the cap within the deployment's StageMaxRetries (the
+    # ASL's Retry MaxAttempts, static) and makes the timeout the deadline of
+    # the stage's outbound calls.
+    return [{**n.compiled(), MAX_RETRIES_FIELD: parsed.defaults.max_retries,
+             TIMEOUT_FIELD: parsed.defaults.timeout_seconds}
             for n in nodes if n.type is not NodeType.INGEST]
 
 

@@ -7,17 +7,18 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from signalfire import services
+from signalfire import deadline, services
 from signalfire.alerts.models import Alert, Incident
 from signalfire.errors import ConfigurationError, RetriesExhaustedError, SignalfireError, StageRetryableError
 from signalfire.observability import logger
-from signalfire.pipelines.compile import FALLBACK_FIELD, MAX_RETRIES_FIELD
+from signalfire.pipelines.compile import FALLBACK_FIELD, MAX_RETRIES_FIELD, TIMEOUT_FIELD
 from signalfire.redaction import redact
 from signalfire.runs import signals
 from signalfire.runs.models import (
@@ -33,6 +34,10 @@ from signalfire.runs.store import output_ref
 from signalfire.timeutil import iso, utcnow
 
 SNAPSHOT_LIMIT = 4000
+#: Kept back from the function's remaining time when a stage's outbound calls
+#: are cut, to record the outcome (the delivery, the StageExecution, the run)
+#: before Lambda stops the function.
+RECORD_MARGIN_SECONDS = 3.0
 
 
 class StageRequest(BaseModel):
@@ -177,6 +182,33 @@ def _past_cap(exc: Exception, req: StageRequest, tries: int) -> Exception:
         details={"node": req.node.get("id"), "max_retries": cap, "cause": type(exc).__name__})
 
 
+def stage_deadline(req: StageRequest, remaining_seconds: float | None) -> tuple[float, str] | None:
+    """Seconds the attempt's outbound calls (providers, channels) may take, and
+    why: the pipeline's ``defaults.timeout_seconds`` (carried on the compiled
+    node) or the function's remaining time less RECORD_MARGIN_SECONDS,
+    whichever is shorter.  None when neither is known."""
+    choices: list[tuple[float, str]] = []
+    own = req.node.get(TIMEOUT_FIELD)
+    if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
+        choices.append((float(own), f"the pipeline's defaults.timeout_seconds={own:g}"))
+    if remaining_seconds is not None:
+        choices.append((remaining_seconds - RECORD_MARGIN_SECONDS,
+                        f"the function's remaining time ({remaining_seconds:.1f} s) less "
+                        f"{RECORD_MARGIN_SECONDS:g} s to record the outcome"))
+    return min(choices) if choices else None
+
+
+@contextmanager
+def _deadline_of(req: StageRequest, remaining: Callable[[], float] | None) -> Iterator[None]:
+    """The deadline, counted from now (the stage's logic starts)."""
+    found = stage_deadline(req, remaining() if remaining is not None else None)
+    if found is None:
+        yield
+        return
+    with deadline.within(*found):
+        yield
+
+
 @dataclass
 class _Attempt:
     """One attempt at a node, as parsed from the payload and the run record."""
@@ -295,10 +327,14 @@ def _emit_succeeded(at: _Attempt, outcome: StageOutcome, duration: float) -> Non
                      completed_at=iso(utcnow()))
 
 
-def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome]) -> dict[str, Any]:
+def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutcome], *,
+              remaining: Callable[[], float] | None = None) -> dict[str, Any]:
     """Run one attempt of a node: parse, record the start, run ``logic``,
     then record and signal the result.  A failure is re-raised (the retry
-    cap may turn it into RetriesExhaustedError) for the ASL's Retry/Catch."""
+    cap may turn it into RetriesExhaustedError) for the ASL's Retry/Catch.
+    ``remaining``: the function's time left in seconds (from the Lambda
+    context); with the pipeline's timeout it sets the deadline of ``logic``'s
+    outbound calls (:func:`stage_deadline`)."""
     at = _parse(payload)
     logger.append_keys(trace_id=at.req.trace_id, run_id=at.req.run_id, stage=at.stage, node_id=at.node_id,
                        attempt=at.attempt)
@@ -307,7 +343,8 @@ def run_stage(payload: dict[str, Any], logic: Callable[[StageContext], StageOutc
     record = _record_start(at)
     try:
         inject_fault(at.req.node.get("config") or {}, at.tries)
-        outcome = logic(_load_context(at.req, at.run, at.attempt))
+        with _deadline_of(at.req, remaining):
+            outcome = logic(_load_context(at.req, at.run, at.attempt))
     except Exception as caught:
         failure = _past_cap(caught, at.req, at.tries)
         duration = (time.perf_counter() - t0) * 1000

@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from signalfire import deadline
 from signalfire.errors import (
     ConfigurationError,
     ProviderError,
@@ -201,24 +202,30 @@ class BaseAIProvider(BaseProvider):
         url = self.base_url + path
         if not url.startswith(("https://", "http://")):
             raise ConfigurationError(f"provider {self.name!r} base_url must start with https:// or http://")
-        client = self._http or httpx.Client(follow_redirects=False)
         label = self.configured_name or self.name
-        # httpx's timeout bounds each connect/read/write; the deadline bounds the whole
+        try:
+            limit = deadline.bound(self.timeout)  # the provider's timeout, cut to what the stage's deadline leaves
+        except deadline.DeadlinePassed as exc:
+            raise ProviderError(f"{label}: not called: {exc}", details={"timeout": True}) from None
+        client = self._http or httpx.Client(follow_redirects=False)
+        # httpx's timeout bounds each connect/read/write; ``until`` bounds the whole
         # exchange, so a server dripping bytes cannot hold the function past its budget.
-        deadline = time.monotonic() + self.timeout
+        until = time.monotonic() + limit.seconds
         try:
             with client.stream("POST", url, json=body, headers={"content-type": "application/json", **headers},
-                               timeout=self.timeout) as resp:
+                               timeout=limit.seconds) as resp:
                 raw = bytearray()
                 for chunk in resp.iter_bytes():
                     raw.extend(chunk)
                     if len(raw) > MAX_RESPONSE_BYTES:
                         raise ProviderResponseError(f"{label}: response larger than {MAX_RESPONSE_BYTES} bytes")
-                    if time.monotonic() > deadline:
+                    if time.monotonic() > until:
                         raise httpx.ReadTimeout("deadline passed while reading the response")
                 status = resp.status_code
         except httpx.TimeoutException:
-            raise ProviderError(f"{label}: no answer within {self.timeout:g} s", details={"timeout": True}) from None
+            raise ProviderError(f"{label}: no answer within {limit.seconds:.3g} s{limit.says()}",
+                                details={"timeout": True, **({"deadline": limit.cut_by} if limit.cut_by else {})}
+                                ) from None
         except httpx.HTTPError as exc:
             raise ProviderError(f"{label}: {type(exc).__name__} reaching {self.base_url}") from None
         finally:

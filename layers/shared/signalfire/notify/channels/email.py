@@ -13,12 +13,14 @@ import json
 import smtplib
 import socket
 import ssl
+import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from signalfire import deadline
 from signalfire.notify import retry
 from signalfire.notify.channels.base import Channel, ChannelConfig
 from signalfire.notify.models import NotificationMessage, SendResult
@@ -121,22 +123,42 @@ class EmailChannel(Channel):
         cls: type[smtplib.SMTP] = _PinnedSMTPSSL if implicit else _PinnedSMTP
         where = f"{config.smtp_host}:{config.smtp_port}"
         try:
-            kwargs: dict[str, Any] = {"timeout": self.timeout(config)}
+            limit = deadline.bound(self.timeout(config))  # cut to what the stage's deadline leaves
+        except deadline.DeadlinePassed as exc:
+            return SendResult.failed(f"email: {where} was not called: {exc}", retryable=retry.NETWORK_FAILURE_RETRYABLE)
+        until = time.monotonic() + limit.seconds
+
+        def step() -> None:
+            """Each SMTP exchange gets only what is left of the call's time."""
+            left = until - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no time left for the next SMTP command after {limit.seconds:.3g}s")
+            if smtp.sock is not None:
+                smtp.sock.settimeout(left)
+
+        try:
+            kwargs: dict[str, Any] = {"timeout": limit.seconds}
             if implicit:
                 kwargs["context"] = ssl.create_default_context()
             smtp = cls(**kwargs)
             smtp.pinned_ip = ip  # type: ignore[attr-defined]
             try:
                 smtp.connect(config.smtp_host, config.smtp_port)
+                step()
                 smtp.ehlo()
                 if config.use_tls and not implicit:
+                    step()
                     smtp.starttls(context=ssl.create_default_context())
+                    step()
                     smtp.ehlo()
                 if config.username:
+                    step()
                     smtp.login(config.username, config.password or "")
+                step()
                 refused = smtp.send_message(email, to_addrs=recipients)
             finally:
                 try:
+                    step()  # no time left: close without a QUIT
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     smtp.close()
@@ -154,7 +176,10 @@ class EmailChannel(Channel):
         except ssl.SSLError as exc:
             return SendResult.failed(f"email: TLS with {where} failed ({exc.reason or exc})", retryable=False)
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-            return SendResult.failed(f"email: could not talk to {where} ({type(exc).__name__}: {exc})",
+            # smtplib reports a read timeout as a disconnection: the time spent says it was the timeout
+            timed_out = isinstance(exc, TimeoutError) or time.monotonic() >= until - 0.05
+            cut = limit.says() if timed_out else ""
+            return SendResult.failed(f"email: could not talk to {where} ({type(exc).__name__}: {exc}){cut}",
                                      retryable=retry.NETWORK_FAILURE_RETRYABLE)
         except smtplib.SMTPException as exc:
             return SendResult.failed(f"email: {where}: {type(exc).__name__}: {exc}", retryable=False)
