@@ -2,8 +2,8 @@
 local` over HTTP: a CRITICAL result becomes an agent alert and a
 local-monitor run whose check stage carries the host's results; the next OK
 resolves it; the loop mode keeps reporting until SIGTERM; the template's
-silent-host schedule, fired by signalfire local's timers, raises HostSilent
-and the next report resolves it."""
+schedules fire on signalfire local's timers: the reconciler runs, and the
+silent-host sweep raises HostSilent, which the next report resolves."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from stackclient import until
 
 from localproc import ROOT, Local, start_local, stop_local
 
@@ -114,10 +115,11 @@ def test_loop_mode_reports_every_interval_and_stops_on_sigterm(local: Local, tmp
 
 
 def test_signalfire_local_fires_the_silent_host_schedule(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The template's SilentHosts schedule on a timer: a host that stops reporting
-    gets HostSilent; its next report resolves it."""
+    """The template's schedules on timers in the real process (sped up): the
+    reconciler runs; the SilentHosts sweep gives a host that stops reporting
+    HostSilent, and its next report resolves it."""
     tmp = tmp_path_factory.mktemp("silent")
-    stack = start_local(tmp, "HostSilentMultiple=1", extra=("--schedule-every", "1"))
+    stack = start_local(tmp, "HostSilentMultiple=1", verbose=True, extra=("--schedule-every", "1"))
     host = "e2e-silent-host"
     cfg = config(tmp, "quiet.toml", disk_critical=100)
     cmd = [agent_command(), "run", "--once", "--interval", "4", "--config", str(cfg), "--api-url", stack.url,
@@ -137,5 +139,10 @@ def test_signalfire_local_fires_the_silent_host_schedule(tmp_path_factory: pytes
             assert subprocess.run(cmd, env=agent_env(stack), capture_output=True, timeout=120).returncode == 0
             alert = admin.get(f"/alerts/{silent_id}").json()
             assert any(h["event"] == "resolved" for h in alert["history"])
+        until(lambda: "schedule ReconcileFunction.Reconcile ran" in stack.log.read_text(),
+              what="the reconciler's schedule to run")
+        log = stack.log.read_text()
+        assert "schedule ReconcileFunction.Reconcile: every 1s" in log
     finally:
-        stop_local(stack)
+        code = stop_local(stack)
+    assert code == 0

@@ -29,7 +29,7 @@ def _rejected(local) -> int:  # type: ignore[no-untyped-def]
         return int(a.get("/alerts/rejected/").json()["count"])
 
 
-def test_hostile_webhooks_over_http_are_stored_or_refused_and_kept(local):
+def test_hostile_requests_over_http_never_answer_5xx_and_refused_webhooks_are_kept(local):
     with local.sender() as s:
         for body in HOSTILE:
             before = _rejected(local)
@@ -39,9 +39,6 @@ def test_hostile_webhooks_over_http_are_stored_or_refused_and_kept(local):
                 assert r.json()["message"] and _rejected(local) == before + 1, body[:60]
         big = s.post("/alerts/webhook/", content=HOSTILE[4])
         assert big.status_code == 413 and "262144" in big.json()["message"]
-
-
-def test_hostile_tokens_queries_methods_and_bodies_over_http(local):
     with httpx.Client(base_url=local.url, timeout=30) as raw:
         # A non-ASCII token, in the header (sent as raw UTF-8 bytes) and in the query.
         r = raw.post("/alerts/webhook/", content=b'{"name": "x"}',
@@ -55,8 +52,6 @@ def test_hostile_tokens_queries_methods_and_bodies_over_http(local):
             for query in ({"since": "99999999999999999999"}, {"next_token": forged}, {"limit": "9" * 30}):
                 r = a.get(path, params=query)
                 assert r.status_code < 500 and r.status_code in (200, 400), (path, query, r.status_code, r.text)
-        for method in ("FOO", "PROPFIND", "TRACE"):
-            assert a.request(method, "/incidents/").status_code == 404
         for path in ("/pipelines/", "/pipelines/validate", "/pipelines/some-name"):
             method = "PUT" if path.endswith("some-name") else "POST"
             r = a.request(method, path, content=b"\xff\xfe{\x00")

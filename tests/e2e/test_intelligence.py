@@ -1,14 +1,15 @@
 """AI analysis through the local stack: a configured provider analyses a
 pipeline run against a real HTTP server speaking the vendor's protocol, and
 a vendor outage is retried by the state machine, then answered by the local
-provider, with every attempt audited."""
+provider, with every attempt audited.  (The local provider reading the
+agent's snapshot in a run: tests/functional/test_stack_http.py.)"""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from test_pipelines import create_pipeline, fire, outbox_for, wait_run
+from stackclient import create_pipeline, fire, outbox_for, wait_run
 from vendor_server import VendorServer
 
 pytestmark = pytest.mark.e2e
@@ -72,44 +73,3 @@ def test_configured_provider_in_a_run_then_outage_falls_back(local):
         assert KEY not in local.log.read_text()
     finally:
         vendor.stop()
-
-
-def test_local_analysis_reads_the_agents_snapshot_of_the_alerts_host(local):
-    from datetime import timedelta
-
-    from signalfire.timeutil import iso, utcnow
-
-    now = iso(utcnow() - timedelta(seconds=2))
-    batch = {"schema_version": 1, "batch_id": "e2e-db7-batch-1", "collected_at": now, "interval_seconds": 60,
-             "host": {"hostname": "db-7"},
-             "results": [{"checker_name": "memory", "status": "ok", "message": "Memory usage 88.0%",
-                          "duration_ms": 1.0, "executed_at": now,
-                          "metrics": {"memory_percent": 88.0, "memory_total_gb": 16.0, "memory_available_gb": 1.9}}],
-             "snapshot": {"taken_at": now, "process_count": 90, "load_average": [1.0, 1.0, 1.0],
-                          "top_memory": [{"pid": 4321, "name": "redis-server", "cpu_percent": 4.0,
-                                          "memory_percent": 64.0, "rss_mb": 10400.0}],
-                          "top_cpu": [], "disks": [], "space_hogs": []}}
-    with local.sender() as s:
-        r = s.post("/checks/", json=batch)
-    assert r.status_code == 202, r.text
-    create_pipeline(local, "smart-local", [
-        {"id": "check_health", "type": "context", "config": {}},
-        {"id": "analyze", "type": "intelligence", "config": {"provider": "local"}},
-        {"id": "notify", "type": "notify", "config": {}}])
-    with local.sender() as s:
-        r = s.post("/alerts/webhook/generic/", params={"pipeline": "smart-local"},
-                   json={"name": "RedisMemoryHigh", "severity": "warning", "description": "memory usage above 85%",
-                         "labels": {"instance": "db-7:6379"}})
-    assert r.status_code == 202, r.text
-    body = wait_run(local, r.json()["run_ids"][0])
-    run = body["run"]
-    [analyze] = [s for s in body["stages"] if s["stage"] == "ANALYZE"]
-    out = analyze["output_snapshot"]
-    assert out["provider"] == "local" and out["hosts_with_data"] == ["db-7"], out
-    with local.admin_client() as api:
-        [audit] = api.get("/intelligence/recommendations/", params={"incident_id": run["incident_id"]}).json()["items"]
-    top = audit["recommendations"][0]
-    assert top["type"] == "memory" and "redis-server" in top["title"]
-    assert any("pid 4321" in a for a in top["actions"])
-    assert audit["checker_output_ref"] == run["checker_output_ref"] != ""
-    assert "snapshot of db-7" in audit["summary"]

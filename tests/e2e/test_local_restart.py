@@ -5,25 +5,14 @@ be resumed."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
-from test_pipelines import create_pipeline, fire, wait_run
+from stackclient import create_pipeline, fire, until, wait_run
 
 from localproc import start_local, stop_local
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _until(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_kill_and_restart_keeps_the_data_and_shows_the_interrupted_run(tmp_path):
@@ -48,7 +37,7 @@ def test_kill_and_restart_keeps_the_data_and_shows_the_interrupted_run(tmp_path)
         assert done["outcome"] == "COMPLETED"
         held_id = fire(first, pipeline="held")["run_ids"][0]
         with first.admin_client() as api:
-            _until(lambda: any(s["stage"] == "CHECK" and s["status"] == "FAILED"
+            until(lambda: any(s["stage"] == "CHECK" and s["status"] == "FAILED"
                                for s in api.get(f"/runs/{held_id}").json()["stages"]), what="the first failed attempt")
             before = {
                 "alerts": api.get("/alerts/", params={"limit": 200}).json()["items"],
@@ -79,7 +68,7 @@ def test_kill_and_restart_keeps_the_data_and_shows_the_interrupted_run(tmp_path)
             assert held_id in second.log.read_text()  # the banner lists it
 
             assert api.post(f"/runs/{held_id}/resume").status_code == 202
-            resumed = _until(lambda: (r := api.get(f"/runs/{held_id}").json()["run"])["outcome"] == "COMPLETED" and r,
+            resumed = until(lambda: (r := api.get(f"/runs/{held_id}").json()["run"])["outcome"] == "COMPLETED" and r,
                              what="the resumed run")
             assert resumed["status"] == "NOTIFIED" and resumed["resume_count"] == 1
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
-import json
-
 import pytest
 
 from localproc import start_local, stop_local
@@ -25,15 +22,6 @@ def test_first_alert_goes_through(local):
         assert detail["alerts"][0]["labels"]["host"] == "web-1"
 
 
-def test_every_route_needs_a_token(local):
-    import httpx
-
-    for method, path in [("GET", "/alerts/webhook/"), ("POST", "/alerts/webhook/"), ("GET", "/alerts/"),
-                         ("GET", "/incidents/"), ("POST", "/alerts/webhook/grafana")]:
-        r = httpx.request(method, local.url + path, content=b"{}", timeout=10)
-        assert r.status_code == 401, (method, path, r.text)
-
-
 def test_routes_are_selected_as_api_gateway_selects_them_over_http(local):
     import httpx
 
@@ -42,41 +30,12 @@ def test_routes_are_selected_as_api_gateway_selects_them_over_http(local):
             r = s.post(path, json={"name": "RouteProbe", "labels": {"host": "r1"}})
             assert r.status_code == 202, (path, r.text)
         assert s.get("/alerts/webhook/").json()["status"] == "ok"  # the health check (API function)
-    for method in ("PROPFIND", "FOO"):  # API Gateway answers 404 to a method no route has, never 501
+    for method in ("PROPFIND", "FOO", "TRACE"):  # API Gateway answers 404 to a method no route has, never 501
         r = httpx.request(method, local.url + "/alerts/webhook/", timeout=10)
         assert (r.status_code, r.json()) == (404, {"message": "Not Found"}), method
 
 
-def test_bad_input_is_4xx_over_http(local):
-    with local.sender() as s:
-        assert s.post("/alerts/webhook/", content=b"{nope").status_code == 400
-        assert s.post("/alerts/webhook/nagios/", json={"name": "x"}).status_code == 404
-        assert s.post("/alerts/webhook/zabbix", json={"name": "x"}).status_code == 400
-        big = {"name": "x", "description": "y" * (1024 * 1024 + 10)}
-        r = s.post("/alerts/webhook/", content=json.dumps(big).encode())
-        assert r.status_code == 413, r.text
-
-
-def test_fifty_concurrent_identical_webhooks_over_http(local):
-    payload = {"name": "ConcurrencyProbe", "severity": "warning", "fingerprint": "probe-1",
-               "labels": {"host": "c1"}}
-    with local.sender() as s:
-        def send(_: int) -> dict:
-            r = s.post("/alerts/webhook/generic/", json=payload)
-            assert r.status_code == 202, r.text
-            return r.json()
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
-            results = list(pool.map(send, range(50)))
-    assert sum(r["alerts_created"] for r in results) == 1
-    assert sum(r["incidents_created"] for r in results) == 1
-    assert sum(r["alerts_unchanged"] for r in results) == 49
-    with local.admin_client() as a:
-        alerts = a.get("/alerts/", params={"source": "generic"}).json()["items"]
-        assert [x["name"] for x in alerts].count("ConcurrencyProbe") == 1
-
-
-def test_tokens_never_reach_the_log_after_the_banner(tmp_path):
+def test_tokens_never_reach_the_log_and_ctrl_c_stops_cleanly(tmp_path):
     stack = start_local(tmp_path, verbose=True)
     try:
         with stack.sender() as s:
@@ -85,14 +44,10 @@ def test_tokens_never_reach_the_log_after_the_banner(tmp_path):
         with stack.admin_client() as a:
             assert a.get("/alerts/rejected/").status_code == 200
     finally:
-        stop_local(stack)
+        code = stop_local(stack)  # SIGINT, as Ctrl-C sends
+    assert code == 0
     log = stack.log.read_text()
+    assert "stopped" in log
     assert "token=***" in log  # the request line was logged, redacted
     after_banner = log.split("Ctrl-C stops.", 1)[1]
     assert stack.token not in after_banner and stack.admin not in after_banner
-
-
-def test_ctrl_c_stops_cleanly(tmp_path):
-    stack = start_local(tmp_path)
-    assert stop_local(stack) == 0
-    assert "stopped" in stack.log.read_text()

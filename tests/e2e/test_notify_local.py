@@ -1,7 +1,8 @@
 """A newcomer's notification paths through the real `signalfire local`
 process: the terminal with nothing configured, then a channel pointed at a
-local SMTP server and one at a local HTTP receiver; and the outbound guard
-still refusing the metadata address locally."""
+local SMTP server and one at a local HTTP receiver.  (The outbound guard
+refusing the metadata and private addresses in local mode:
+tests/functional/test_notify_api.py.)"""
 
 from __future__ import annotations
 
@@ -54,13 +55,3 @@ def test_terminal_then_local_smtp_and_http_channels(local):
                                                                          ("local-hook", "delivered")}
         for name in ("local-mail", "local-hook"):
             admin.delete(f"/notify/channels/{name}")
-
-
-def test_metadata_address_refused_even_locally(local):
-    with local.admin_client() as admin:
-        reply = admin.post("/notify/channels/", json={"name": "imds", "driver": "generic",
-                                                     "config": {"endpoint": "http://169.254.169.254/latest/"}})
-        assert reply.status_code == 400 and "link-local" in reply.json()["message"]
-        reply = admin.post("/notify/send/generic/", json={"title": "x",
-                                                          "config": {"endpoint": "http://10.0.0.1/hook"}})
-        assert reply.status_code == 400 and "private" in reply.json()["message"]

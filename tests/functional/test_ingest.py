@@ -95,7 +95,7 @@ def test_severity_escalation_updates_incident(moto_stack):
     webhook(am_group(alerts=[am_alert("Load", "db-1", severity="warning")], group_key="g-load"))
     up = webhook(am_group(alerts=[am_alert("Load", "db-1", severity="critical")], group_key="g-load")).json
     assert up["alerts"][0]["change"] == "escalated"
-    assert [i["event"] for i in up["incidents"]] == ["escalated"]
+    assert [i["event"] for i in up["incidents"]] == ["escalated"] and len(up["run_ids"]) == 1  # a run starts
     inc = api("GET", f"/incidents/{up['alerts'][0]['incident_id']}").json["incident"]
     assert inc["severity"] == "critical"
 

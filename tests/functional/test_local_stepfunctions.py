@@ -284,7 +284,9 @@ def test_check_without_results_is_a_valid_answer(sf):
 def test_an_unchanged_repeat_starts_no_run(sf):
     assert len(sf.fire("direct", name="Same")) == 1
     assert sf.fire("direct", name="Same") == []
-    assert len(sf.fire("direct", name="Same", status="resolved")) == 1
+    [resolved] = sf.fire("direct", name="Same", status="resolved")
+    run = sf.wait(resolved)["run"]
+    assert run.trigger == "resolved" and run.outcome == "COMPLETED"
 
 
 def test_stage_that_fails_twice_then_succeeds(sf):
@@ -408,6 +410,8 @@ def test_ai_failure_falls_back_to_the_local_provider(sf):
     assert snap["provider"] == "local" and snap["fallback_used"] is True
     assert snap["recommendations"][0]["type"] == "memory"
     assert sf.delivered(run_id) == ["notify"]
+    [message] = [json.loads(x) for x in sf.outbox.read_text().splitlines() if run_id in x]
+    assert "Analysis (local, fallback)" in message["text"]
 
 
 def test_a_node_can_refuse_the_fallback(sf):
@@ -474,4 +478,5 @@ def test_transform_filter_skips_the_run(sf):
     assert [s.status for s in skipped["stages"]] == ["SKIPPED"]
     assert sf.delivered(skipped_id) == []
     [passed_id] = sf.fire("critical-only", severity="critical")
-    assert sf.wait(passed_id)["run"].status == "NOTIFIED"
+    passed = sf.wait(passed_id)["run"]
+    assert passed.status == "NOTIFIED" and passed.outcome == "COMPLETED"

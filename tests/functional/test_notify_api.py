@@ -111,3 +111,12 @@ def test_a_pipeline_naming_an_unknown_channel_is_refused_when_saved(moto_stack):
     assert api("POST", "/pipelines/validate", {"version": "1.0", "nodes": nodes}).status == 400
     api("POST", "/notify/channels/", {"name": "ops-slack", "driver": "console"})
     assert api("POST", "/pipelines/", {"name": "paging", "config": {"version": "1.0", "nodes": nodes}}).status == 201
+
+
+def test_metadata_and_private_addresses_are_refused_even_in_local_mode(moto_stack):
+    """Local mode lets channels reach loopback receivers, nothing more."""
+    reply = api("POST", "/notify/channels/", {"name": "imds", "driver": "generic",
+                                              "config": {"endpoint": "http://169.254.169.254/latest/"}})
+    assert reply.status == 400 and "link-local" in reply.json["message"]
+    reply = api("POST", "/notify/send/generic/", {"title": "x", "config": {"endpoint": "http://10.0.0.1/hook"}})
+    assert reply.status == 400 and "private" in reply.json["message"]

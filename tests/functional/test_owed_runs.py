@@ -6,8 +6,6 @@ reconciler fired by the template's schedule timer."""
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from inprocess import local_in_process
 
 from invariants import assert_invariants, from_api
 from support import ADMIN_TOKEN, WEBHOOK_TOKEN
@@ -67,26 +66,8 @@ class Harness:
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[Harness]:
-    from signalfire import services
-    from signalfire_local.server import make_server
-    from signalfire_local.stack import LocalStack
-
-    saved = dict(os.environ)
-    outbox = tmp_path / "outbox.jsonl"
-    stack = LocalStack(token=WEBHOOK_TOKEN, admin_token=ADMIN_TOKEN, outbox=str(outbox),
-                       parameters={"StageRetryIntervalSeconds": "1", "StageBackoffRate": "1"}).start()
-    server = make_server(stack, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        yield Harness(stack, f"http://127.0.0.1:{server.server_address[1]}", outbox)
-    finally:
-        server.shutdown()
-        server.server_close()
-        stack.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        services.reset()
+    with local_in_process(tmp_path, "StageRetryIntervalSeconds=1", "StageBackoffRate=1") as stack:
+        yield Harness(stack.stack, stack.url, stack.outbox)
 
 
 ALERT = {"name": "DiskFull", "fingerprint": "disk-web-1", "severity": "critical", "labels": {"host": "web-1"}}
