@@ -1,11 +1,16 @@
 # Developer entry points.  `make test` is the one command that runs every
 # test on a fresh machine (it installs what the tests need first).
 PYTHON ?= python3
+# Test files run on parallel workers, each file whole on one worker (its
+# module fixtures, e.g. one `signalfire local` process, stay in one place);
+# the longest files start first (tests/conftest.py).  docs/testing.md.
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test deps lint unit
 
 test: deps lint
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q $(PYTEST_PARALLEL)
 
 deps:
 	bash scripts/install-test-deps.sh

@@ -9,6 +9,9 @@ if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; f
 echo "==> python packages (pip install -e '.[dev]')"
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
+echo "==> pytest-xdist (make test runs test files on parallel workers)"
+python3 -m pip install --quiet --disable-pip-version-check 'pytest-xdist>=3.5'
+
 echo "==> the host agent (pip install ./agent: its own distribution, psutil only)"
 python3 -m pip install --quiet --disable-pip-version-check ./agent
 

@@ -93,3 +93,22 @@ def dynamodb_calls(moto_stack: dict) -> CallCounter:
     counter = CallCounter()
     aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", counter)
     return counter
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first: the slow end-to-end modules, then the other
+    end-to-end ones, then the rest, each file's tests kept together and in
+    order.  `make test` runs files on parallel workers (pytest-xdist,
+    ``--dist loadfile --no-loadscope-reorder``): a long pole that starts
+    first ends with the others instead of after them (docs/testing.md)."""
+    def rank(item: pytest.Item) -> int:
+        e2e = item.get_closest_marker("e2e") is not None
+        slow = item.get_closest_marker("slow") is not None
+        return (0 if slow else 1) if e2e else (2 if slow else 3)
+
+    files: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        files[path] = min(files.get(path, 9), rank(item))
+    order = {path: i for i, path in enumerate(files)}
+    items.sort(key=lambda item: (files[item.nodeid.split("::", 1)[0]], order[item.nodeid.split("::", 1)[0]]))

@@ -10,6 +10,8 @@ import pytest
 from inprocess import InProcessLocal, local_in_process
 from stackclient import create_pipeline, fire, outbox_for, wait_outcome, wait_run
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessLocal]:

@@ -15,7 +15,7 @@ from handler_calls import api, webhook
 from signalfire_local import iam
 from signalfire_local.iam import Principal, Statement
 from signalfire_local.template import Template
-from support import ROOT, WEBHOOK_TOKEN
+from support import ROOT, WEBHOOK_TOKEN, table_spec
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
 
@@ -30,9 +30,7 @@ def dynamo(aws_env: None):
         iam.install(enforcer)
         try:
             client = boto3.session.Session().client("dynamodb")
-            client.create_table(TableName="t", KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-                                AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-                                BillingMode="PAY_PER_REQUEST")
+            client.create_table(**table_spec("t"))
             yield client, enforcer
         finally:
             iam.install(None)
@@ -43,22 +41,22 @@ def test_a_call_the_role_does_not_allow_raises_access_denied_and_changes_nothing
 
     client, enforcer = dynamo
     with iam.acting_as("Reader"):
-        assert "Item" not in client.get_item(TableName="t", Key={"PK": {"S": "a"}})  # allowed
+        assert "Item" not in client.get_item(TableName="t", Key={"PK": {"S": "a"}, "SK": {"S": "META"}})  # allowed
         with pytest.raises(ClientError) as info:
-            client.put_item(TableName="t", Item={"PK": {"S": "a"}})
+            client.put_item(TableName="t", Item={"PK": {"S": "a"}, "SK": {"S": "META"}})
     error = info.value.response["Error"]
     assert error["Code"] == "AccessDeniedException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert ("is not authorized to perform: dynamodb:PutItem on resource: "
             f"{TABLE} because no identity-based policy allows") in error["Message"]
-    assert "Item" not in client.get_item(TableName="t", Key={"PK": {"S": "a"}})  # never reached moto
+    assert "Item" not in client.get_item(TableName="t", Key={"PK": {"S": "a"}, "SK": {"S": "META"}})  # never reached moto
     assert [(d.principal, d.action, d.allowed) for d in enforcer.decisions] == [
         ("Reader", "dynamodb:GetItem", True), ("Reader", "dynamodb:PutItem", False)]
 
 
 def test_calls_outside_any_handler_are_not_attributed_and_pass(dynamo) -> None:
     client, enforcer = dynamo
-    client.put_item(TableName="t", Item={"PK": {"S": "setup"}})
+    client.put_item(TableName="t", Item={"PK": {"S": "setup"}, "SK": {"S": "META"}})
     assert list(enforcer.decisions) == []
 
 
@@ -111,7 +109,7 @@ def test_a_webhook_runs_under_the_ingest_role_and_uses_only_what_it_grants(moto_
 def _toy_update_machine() -> dict:
     return {"StartAt": "Mark", "States": {"Mark": {
         "Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "End": True,
-        "Parameters": {"TableName": "t", "Key": {"PK": {"S": "run"}},
+        "Parameters": {"TableName": "t", "Key": {"PK": {"S": "run"}, "SK": {"S": "META"}},
                        "UpdateExpression": "SET #s = :s", "ExpressionAttributeNames": {"#s": "status"},
                        "ExpressionAttributeValues": {":s": {"S": "DONE"}}}}}}
 
@@ -126,9 +124,7 @@ def test_a_task_the_state_machine_role_does_not_allow_fails_with_access_denied(
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST")
+        ddb.create_table(**table_spec("t"))
         enforcer = iam.Enforcer({"Machine": Principal("Machine", [Statement("Allow", granted, resources=(TABLE,))])},
                                 interpreter_role="Machine")
         iam.install(enforcer)
@@ -145,12 +141,12 @@ def test_a_task_the_state_machine_role_does_not_allow_fails_with_access_denied(
         finally:
             iam.install(None)
         assert desc["status"] == status
-        item = ddb.get_item(TableName="t", Key={"PK": {"S": "run"}}).get("Item")
+        item = ddb.get_item(TableName="t", Key={"PK": {"S": "run"}, "SK": {"S": "META"}}).get("Item")
         if status == "FAILED":
             assert "AccessDenied" in desc.get("error", "") + desc.get("cause", "")
             assert item is None  # the denied write never happened
         else:
-            assert item == {"PK": {"S": "run"}, "status": {"S": "DONE"}}
+            assert item == {"PK": {"S": "run"}, "SK": {"S": "META"}, "status": {"S": "DONE"}}
         assert [(d.principal, d.action) for d in enforcer.decisions] == [("Machine", "dynamodb:UpdateItem")]
 
 

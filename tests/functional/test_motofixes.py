@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from signalfire_local import motofixes
+from support import table_spec
 
 TABLE = "fixes"
 
@@ -20,11 +21,7 @@ TABLE = "fixes"
 def ddb(aws_env):
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                                                  {"AttributeName": "SK", "AttributeType": "S"}],
-                            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
-                                       {"AttributeName": "SK", "KeyType": "RANGE"}])
+        client.create_table(**table_spec(TABLE))  # the template's table: PK/SK and GSI1-3
         yield client
 
 
@@ -164,18 +161,12 @@ def test_finished_executions_are_bounded(aws_env, monkeypatch):
 def gsi_table(aws_env):
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "G", "GS")],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": "GSI", "Projection": {"ProjectionType": "ALL"},
-                                     "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
-                                                   {"AttributeName": "GS", "KeyType": "RANGE"}]}])
+        client.create_table(**table_spec(TABLE))
         yield client
 
 
 def _gsi(ddb, value: str) -> list[str]:
-    items = ddb.query(TableName=TABLE, IndexName="GSI", KeyConditionExpression="G = :g",
+    items = ddb.query(TableName=TABLE, IndexName="GSI1", KeyConditionExpression="GSI1PK = :g",
                       ExpressionAttributeValues={":g": {"S": value}})["Items"]
     return [i["PK"]["S"] for i in items]
 
@@ -184,7 +175,7 @@ def test_queries_look_only_at_the_key_they_name(gsi_table, monkeypatch):
     ddb = gsi_table
     for i in range(30):
         ddb.put_item(TableName=TABLE, Item={"PK": {"S": f"p{i % 3}"}, "SK": {"S": f"s{i:02d}"},
-                                            "G": {"S": f"g{i % 5}"}, "GS": {"S": f"{i:02d}"}})
+                                            "GSI1PK": {"S": f"g{i % 5}"}, "GSI1SK": {"S": f"{i:02d}"}})
     _gsi(ddb, "g0")  # builds the index once
     walked = []
     original = motofixes._ORIGINAL_ALL_ITEMS
@@ -199,18 +190,18 @@ def test_queries_look_only_at_the_key_they_name(gsi_table, monkeypatch):
 def test_gsi_answers_follow_every_write_path(gsi_table):
     ddb = gsi_table
     key = {"PK": {"S": "a"}, "SK": {"S": "META"}}
-    ddb.put_item(TableName=TABLE, Item={**key, "G": {"S": "open"}, "GS": {"S": "1"}})
+    ddb.put_item(TableName=TABLE, Item={**key, "GSI1PK": {"S": "open"}, "GSI1SK": {"S": "1"}})
     assert _gsi(ddb, "open") == ["a"]
-    ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET G = :g",
+    ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET GSI1PK = :g",
                     ExpressionAttributeValues={":g": {"S": "closed"}})
     assert (_gsi(ddb, "open"), _gsi(ddb, "closed")) == ([], ["a"])
     ddb.update_item(TableName=TABLE, Key={"PK": {"S": "b"}, "SK": {"S": "META"}},  # an upsert
-                    UpdateExpression="SET G = :g, GS = :s",
+                    UpdateExpression="SET GSI1PK = :g, GSI1SK = :s",
                     ExpressionAttributeValues={":g": {"S": "closed"}, ":s": {"S": "2"}})
     assert _gsi(ddb, "closed") == ["a", "b"]
     with pytest.raises(ddb.exceptions.TransactionCanceledException):
         ddb.transact_write_items(TransactItems=[
-            {"Update": {"TableName": TABLE, "Key": key, "UpdateExpression": "SET G = :g",
+            {"Update": {"TableName": TABLE, "Key": key, "UpdateExpression": "SET GSI1PK = :g",
                         "ExpressionAttributeValues": {":g": {"S": "open"}}}},
             {"ConditionCheck": {"TableName": TABLE, "Key": {"PK": {"S": "zz"}, "SK": {"S": "META"}},
                                 "ConditionExpression": "attribute_exists(PK)"}},
@@ -218,5 +209,5 @@ def test_gsi_answers_follow_every_write_path(gsi_table):
     assert (_gsi(ddb, "open"), _gsi(ddb, "closed")) == ([], ["a", "b"])  # rolled back, index too
     ddb.transact_write_items(TransactItems=[{"Delete": {"TableName": TABLE, "Key": key}}])
     ddb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": {"PK": {"S": "c"}, "SK": {"S": "META"},
-                                                                        "G": {"S": "closed"}, "GS": {"S": "3"}}}}]})
+                                                                        "GSI1PK": {"S": "closed"}, "GSI1SK": {"S": "3"}}}}]})
     assert _gsi(ddb, "closed") == ["b", "c"]

@@ -20,6 +20,8 @@ from invariants import assert_invariants, from_api
 
 TRIALS = 30
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessLocal]:
