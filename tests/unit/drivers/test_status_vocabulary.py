@@ -128,9 +128,9 @@ BUILDERS: dict[tuple[str, str], Callable[[str], Payload]] = {
     ("generic", "status"): _generic,
 }
 
-TABLE = [(driver, field, word, status)
+TABLE = [(driver, field, word, status)  # sorted: parallel workers must collect the same tests in one order
          for (driver, field) in BUILDERS
-         for word, status in DRIVERS[driver].status_words[field].items()]
+         for word, status in sorted(DRIVERS[driver].status_words[field].items())]
 
 
 def test_every_driver_declares_a_status_table_and_every_table_is_tested():
