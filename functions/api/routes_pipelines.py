@@ -20,9 +20,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from signalfire import services
-from signalfire.errors import BadRequestError
+from signalfire.errors import BadRequestError, ConfigurationError
 from signalfire.pagination import PageOut, PageQuery
-from signalfire.pipelines.budget import check_defaults, check_duration
+from signalfire.pipelines.budget import check_defaults, check_duration, workflow_fit
 from signalfire.pipelines.compile import compile_definition
 from signalfire.pipelines.models import PipelineDefinition
 
@@ -101,10 +101,20 @@ def _check_channels(config: dict[str, Any]) -> None:
                               "POST /notify/channels/ or fix the node's channels")
 
 
+def _with_fit(definition: PipelineDefinition) -> PipelineDefinition:
+    """The definition with ``workflow_fit``: does its worst case fit this
+    deployment's workflow (WorkflowType)?  A run of one that does not is refused."""
+    try:
+        fit = workflow_fit(compile_definition(definition), services.get_settings().workflow_limits())
+    except ConfigurationError:
+        return definition  # a stored version that no longer validates: nothing to measure
+    return definition.model_copy(update={"workflow_fit": fit})
+
+
 @router.get("/pipelines")
 def list_pipelines(query: Annotated[PageQuery, Query()]) -> PageOut[PipelineDefinition]:
-    return PageOut[PipelineDefinition].of(services.pipeline_store().list(limit=query.limit,
-                                                                         next_token=query.next_token))
+    page = services.pipeline_store().list(limit=query.limit, next_token=query.next_token)
+    return PageOut[PipelineDefinition].of(page, _with_fit)
 
 
 @router.post("/pipelines/validate")
@@ -131,7 +141,7 @@ def create_pipeline(body: Annotated[CreateBody, Body()]) -> PipelineDefinition:
 
 @router.get("/pipelines/<name>")
 def get_pipeline(name: str, version: Annotated[int | None, Query(ge=1)] = None) -> PipelineDefinition:
-    return services.pipeline_store().get(name, version)
+    return _with_fit(services.pipeline_store().get(name, version))
 
 
 @router.put("/pipelines/<name>")

@@ -122,3 +122,20 @@ def test_worst_case_counts_the_pipeline_retry_cap():
     capped = budget.worst_case([{**node, "max_retries": 0}], limits)[0][1]
     full = budget.worst_case([node], limits)[0][1]
     assert full - capped == pytest.approx(3 * 60 + budget.retry_delays(2, 3, 2))
+
+
+def test_at_run_start_a_preset_past_the_express_limit_is_refused_naming_it_and_the_limit():
+    from signalfire.pipelines.presets import PRESETS
+
+    express = budget.WorkflowLimits(workflow_type="EXPRESS")
+    fits = {name: budget.workflow_fit(compile_definition(p), express) for name, p in PRESETS.items()}
+    assert {n for n, f in fits.items() if f.fits} == {"direct"}  # at the default 3 retries
+    for name in ("full", "ai-analyzed", "local-smart"):
+        with pytest.raises(ConfigurationError) as exc:
+            budget.check_runnable(name, compile_definition(PRESETS[name]), express)
+        assert exc.value.http_status == 400 and f"pipeline {name!r} cannot run" in exc.value.message
+        assert exc.value.details["pipeline"] == name and exc.value.details["limit_seconds"] == 300
+        assert not fits[name].fits and fits[name].first_node_past_limit == exc.value.details["node"] == "analyze"
+    budget.check_runnable("full", compile_definition(PRESETS["full"]), budget.WorkflowLimits())  # STANDARD
+    one_retry = budget.WorkflowLimits(workflow_type="EXPRESS", max_retries=1)
+    assert budget.workflow_fit(compile_definition(PRESETS["local-monitor"]), one_retry).fits

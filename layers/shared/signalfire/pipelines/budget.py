@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signalfire.errors import ConfigurationError
+from signalfire.pipelines.models import WorkflowFit
 
 EXPRESS_LIMIT_SECONDS = 5 * 60
 STANDARD_LIMIT_SECONDS = 365 * 24 * 3600
@@ -160,3 +161,25 @@ def check_duration(nodes: list[dict[str, Any]], limits: WorkflowLimits) -> float
                 "deploy with a smaller StageMaxRetries / StageRetryIntervalSeconds, or WorkflowType=STANDARD",
                 details={"node": node_id, "worst_case_seconds": round(seconds), "limit_seconds": limits.limit_seconds})
     return steps[-1][1] if steps else RUN_RECORD_TASKS * (QUICK_ATTEMPT_SECONDS + _quick_retries())
+
+
+def workflow_fit(nodes: list[dict[str, Any]], limits: WorkflowLimits) -> WorkflowFit:
+    """How a compiled pipeline's worst case compares with the workflow's limit."""
+    steps = worst_case(nodes, limits)
+    total = steps[-1][1] if steps else RUN_RECORD_TASKS * (QUICK_ATTEMPT_SECONDS + _quick_retries())
+    past = next((node_id for node_id, seconds in steps if seconds > limits.limit_seconds), None)
+    return WorkflowFit(workflow_type=limits.workflow_type.upper(), limit_seconds=limits.limit_seconds,
+                       worst_case_seconds=round(total), fits=past is None, first_node_past_limit=past)
+
+
+def check_runnable(name: str, nodes: list[dict[str, Any]], limits: WorkflowLimits) -> None:
+    """At run start: ConfigurationError (400) naming the pipeline and the limit
+    when its worst case does not fit the workflow.  Saved definitions were
+    checked when saved; this catches the built-in presets (never saved) and a
+    definition saved before the deployment switched to Express."""
+    try:
+        check_duration(nodes, limits)
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"pipeline {name!r} cannot run on this deployment: {exc.message}",
+            details={"pipeline": name, "workflow_type": limits.workflow_type.upper(), **exc.details}) from None

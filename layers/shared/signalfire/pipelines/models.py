@@ -331,6 +331,19 @@ class PipelineConfig(_Strict):
     nodes: list[Node]
 
 
+class WorkflowFit(BaseModel):
+    """Whether a pipeline's worst-case run fits this deployment's workflow
+    (shown by ``GET /pipelines/``; never stored).  An Express execution stops
+    at 5 minutes, so a pipeline that does not fit is refused at run start."""
+
+    workflow_type: str
+    limit_seconds: int
+    worst_case_seconds: int
+    fits: bool
+    #: the first node that takes the worst case past the limit, when it does not fit
+    first_node_past_limit: str | None = None
+
+
 class PipelineDefinition(BaseModel):
     """The stored record (seed: PipelineDefinition).
 
@@ -351,6 +364,8 @@ class PipelineDefinition(BaseModel):
     builtin: bool = False
     active_version: int | None = None
     latest_version: int | None = None
+    #: filled by the API from the deployment's workflow (pipelines/budget.py ``workflow_fit``); not stored
+    workflow_fit: WorkflowFit | None = None
 
     def get_nodes(self) -> list[Node]:
         return list(self.config.nodes)

@@ -27,7 +27,9 @@ from signalfire.alerts.store import AlertStore
 from signalfire.errors import RunStartError, SignalfireError
 from signalfire.ids import new_id
 from signalfire.observability import logger
+from signalfire.pipelines.budget import check_runnable
 from signalfire.pipelines.compile import execution_input, resolve_fallback
+from signalfire.pipelines.models import PipelineDefinition
 from signalfire.pipelines.resolve import load_definition, resolve_pipeline_name
 from signalfire.pipelines.store import PipelineStore
 from signalfire.runs import signals
@@ -59,11 +61,21 @@ class RunLauncher:
             self._sfn = aws.client("stepfunctions")
         return self._sfn
 
+    def _load(self, name: str) -> tuple[PipelineDefinition, list[dict[str, Any]]]:
+        """The pipeline ``name`` as a run would run it; ConfigurationError when
+        it is inactive or its worst case does not fit this deployment's
+        workflow (an Express execution stops at 5 minutes: the presets with
+        analysis never fit it, and nothing else refuses them, since they are
+        never saved)."""
+        definition, nodes = load_definition(name, self.pipelines)
+        check_runnable(definition.name, nodes, self.settings.workflow_limits())
+        return definition, nodes
+
     def pipeline_for(self, source: str, query_pipeline: str | None) -> str:
         """The name of the pipeline a webhook's runs will run; refuses an unknown
-        or inactive one (before anything is stored)."""
-        definition, _ = load_definition(resolve_pipeline_name(source, query_pipeline, self.settings),
-                                        self.pipelines)
+        or inactive one, or one that cannot run on this deployment's workflow
+        (before anything is stored: the sender hears why, the body is kept)."""
+        definition, _ = self._load(resolve_pipeline_name(source, query_pipeline, self.settings))
         return definition.name
 
     def validate(self, source: str, query_pipeline: str | None) -> None:
@@ -100,13 +112,14 @@ class RunLauncher:
             return True
         try:
             name = run.pipeline_name or resolve_pipeline_name(run.source, None, self.settings)
-            definition, nodes = load_definition(name, self.pipelines)
+            definition, nodes = self._load(name)
             nodes = resolve_fallback(nodes, self.settings.intelligence_fallback_enabled)
         except SignalfireError as exc:
             if exc.retryable:
                 raise
-            # The pipeline was deleted or deactivated since: this run can never start.
-            self._fail(run, exc, 0)
+            # The pipeline was deleted or deactivated since, or it cannot run on this
+            # workflow (a check-in's alert, no sender to answer): this run can never start.
+            self._fail(run, exc, 0, pipeline_name=name)
             return True
         fields: dict[str, Any] = {
             "pipeline_name": definition.name, "pipeline_version": definition.version, "nodes": nodes,
@@ -146,6 +159,11 @@ class RunLauncher:
             max_retries=self.settings.max_retries_per_stage, current_stage="INGEST", created_at=now, updated_at=now)
         self.runs.create_run(run)
         try:
+            check_runnable(INCIDENT_UPDATE_PIPELINE, run.nodes, self.settings.workflow_limits())
+        except SignalfireError as exc:  # e.g. Express with a large StageMaxRetries: recorded, never started
+            self._fail(run, exc, 0)
+            return run.run_id
+        try:
             self.start_execution(run, 0, run.run_id)
         except RunStartError:
             # The person's action stands; the run waits at INGESTED with no execution,
@@ -153,8 +171,8 @@ class RunLauncher:
             logger.warning("incident update run not started; the reconciler will", extra={"run_id": run.run_id})
         return run.run_id
 
-    def _fail(self, run: PipelineRun, exc: SignalfireError, index: int) -> None:
-        self.runs.update_run(run.run_id, {"status": RunStatus.FAILED.value, "outcome": "FAILED",
+    def _fail(self, run: PipelineRun, exc: SignalfireError, index: int, **fields: Any) -> None:
+        self.runs.update_run(run.run_id, {**fields, "status": RunStatus.FAILED.value, "outcome": "FAILED",
                                           "last_error_type": type(exc).__name__,
                                           "last_error_message": exc.message[:2000],
                                           "last_error_retryable": exc.retryable, "failed_index": index,

@@ -1,0 +1,37 @@
+"""The doc check: every test docs/aws-fidelity.md names exists, so the page
+cannot claim a behaviour is tested by a test that was renamed or removed.
+
+A reference is ``tests/<path>.py`` or ``tests/<path>.py::test_name``; a bare
+``::test_name`` after it names another test of the same file."""
+
+from __future__ import annotations
+
+import re
+
+from support import ROOT
+
+REFERENCE = re.compile(r"`(tests/[\w/]+\.py)?(::\w+)?`")
+
+
+def _references(text: str) -> list[tuple[str, str]]:
+    found, last = [], ""
+    for line in text.splitlines():
+        last = ""  # a bare ::name continues the file named earlier on its own row
+        for path, name in REFERENCE.findall(line):
+            last = path or last
+            if last:
+                found.append((last, name.removeprefix("::")))
+    return found
+
+
+def test_every_test_the_fidelity_page_names_exists():
+    refs = _references((ROOT / "docs" / "aws-fidelity.md").read_text())
+    assert len(refs) > 40
+    missing = []
+    for path, name in refs:
+        file = ROOT / path
+        if not file.exists():
+            missing.append(path)
+        elif name and not re.search(rf"^\s*(async\s+)?def {re.escape(name)}\(", file.read_text(), re.M):
+            missing.append(f"{path}::{name}")
+    assert missing == []
