@@ -7,11 +7,26 @@ environment; the baseline is a fresh interpreter running
 interleaved with the functions so that machine load affects both alike.
 Only the import is timed, not the interpreter's own start.
 
-    python bench/cold_start.py [--rounds 7] [--json]
+    python bench/cold_start.py [--rounds 7] [--json] [--source-only] [--dev]
 
-``--source-only`` times the imports without bytecode for our package and
-the handler (a fresh copy, ``-B``): what every cold start pays when the
-layer ships no ``.pyc`` (Lambda's /opt is read-only, so nothing is cached).
+By default it measures what Lambda would load (a "Lambda twin"): the layer
+and every function are built by their own Makefiles (the ones ``sam build``
+runs) into a scratch directory, for this host's platform but the runtime's
+Python (3.13, found as the bytecode script finds it), with bytecode as the
+build writes it; boto3/botocore come from a separate directory, as the
+runtime provides them.  The interpreter runs isolated (``-I -S``): nothing
+from the dev machine's site-packages (``rich``, which httpx imports when it
+is installed, is not in the layer and so is not loaded), only
+``[function, layer/python, runtime]`` on ``sys.path``, the order Lambda uses
+(/var/task, /opt/python, the runtime).  The only differences from Lambda
+are the CPU and that native wheels are x86_64 (or whatever this host is).
+
+``--dev`` measures the dev tree with this interpreter instead (faster, but
+it sees every package installed here).  ``--source-only`` removes the
+bytecode of our package and the handlers (``-B``): what every cold start
+pays when the build host has no Python 3.13 to compile it with (Lambda's
+/opt is read-only, so nothing is cached there).
+
 Results and the target (1.3x) are in docs/build.md.
 """
 
@@ -20,11 +35,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +50,11 @@ sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "shared")]
 from signalfire_local.template import Template  # noqa: E402
 
 TARGET = 1.3
+LAMBDA_PYTHON = "3.13"
 
 BASELINE = """
-import time
+import sys, time
+sys.path[:0] = {paths!r}
 t = time.perf_counter()
 import boto3
 boto3.client("dynamodb")
@@ -52,72 +71,154 @@ print(time.perf_counter() - t)
 """
 
 
+@dataclass
+class Setup:
+    python: str
+    flags: tuple[str, ...]
+    runtime: list[str]  # where boto3 comes from ([] = this interpreter's site-packages)
+    layer: Path
+    code: dict[str, Path]  # logical id -> the function's code directory
+
+
 def _env(extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "SIGNALFIRE_", "PYTHON"))}
     env.update({"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
                 "AWS_SECRET_ACCESS_KEY": "bench", "AWS_LAMBDA_FUNCTION_NAME": "bench",
-                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13"})
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{LAMBDA_PYTHON}"})
     env.update(extra)
     return env
 
 
-def _time(code: str, env: dict[str, str], flags: tuple[str, ...] = ()) -> float:
-    out = subprocess.run([sys.executable, *flags, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=120)
+def _time(python: str, code: str, env: dict[str, str], flags: tuple[str, ...] = ()) -> float:
+    out = subprocess.run([python, *flags, "-c", code], env=env, capture_output=True, text=True,
+                         check=False, timeout=120)
+    if out.returncode:
+        raise RuntimeError(f"{code.strip().splitlines()[-3]} failed:\n{out.stderr[-3000:]}")
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def measure(rounds: int, source_only: bool) -> dict[str, object]:
-    template = Template(ROOT / "template.yaml")
-    functions = template.functions()
+def lambda_python() -> str:
+    """An interpreter of the runtime's Python version (as scripts/compile-bytecode.sh finds one)."""
+    candidates = [shutil.which(f"python{LAMBDA_PYTHON}") or "",
+                  *sorted(str(p) for p in Path.home().glob(f".pyenv/versions/{LAMBDA_PYTHON}*/bin/python"))]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == LAMBDA_PYTHON:
+            return candidate
+    raise SystemExit(f"no Python {LAMBDA_PYTHON} found (python{LAMBDA_PYTHON} or pyenv): install one, "
+                     "or measure the dev tree with --dev")
+
+
+def _host_platform() -> str:
+    machine = {"arm64": "aarch64", "amd64": "x86_64"}.get(platform.machine().lower(), platform.machine().lower())
+    return f"manylinux2014_{machine}"
+
+
+def _versions(*names: str) -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in names]
+
+
+def _drop_bytecode(tree: Path) -> None:
+    for cache in list(tree.rglob("__pycache__")):
+        shutil.rmtree(cache)
+
+
+def build_twin(work: Path, template: Template, source_only: bool) -> Setup:
+    """The layer and the functions as ``sam build`` makes them, for this host."""
+    python = lambda_python()
+    path = f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # its compileall writes the .pyc
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}, "PATH": path}
+    layer = work / "layer"
+    subprocess.run(["make", "--no-print-directory", "--makefile", str(ROOT / "layers/shared/Makefile"),
+                    "build-SharedLayer", f"ARTIFACTS_DIR={layer}", f"PLATFORM={_host_platform()}",
+                    f"LAMBDA_PYTHON={LAMBDA_PYTHON}"],
+                   cwd=ROOT / "layers/shared", env=env, check=True, capture_output=True)
+    runtime = work / "runtime"  # what the Lambda runtime ships: boto3 and botocore, with bytecode
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
+                    str(runtime), *_versions("boto3", "botocore")], env=env, check=True, capture_output=True)
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+                    str(runtime)], env=env, check=True, capture_output=True)
+    code = {}
+    for logical, fn in sorted(template.functions().items()):
+        out = work / "functions" / logical
+        subprocess.run(["make", "--no-print-directory", "--makefile", str(fn.code_uri / "Makefile"),
+                        f"build-{logical}", f"ARTIFACTS_DIR={out}", f"LAMBDA_PYTHON={LAMBDA_PYTHON}"],
+                       cwd=fn.code_uri, env=env, check=True, capture_output=True)
+        code[logical] = out
+    if source_only:
+        _drop_bytecode(layer / "python" / "signalfire")
+        for out in code.values():
+            _drop_bytecode(out)
+    return Setup(python, ("-I", "-S") + (("-B",) if source_only else ()), [str(runtime)], layer / "python", code)
+
+
+def dev_setup(work: Path, template: Template, source_only: bool) -> Setup:
+    """The dev tree with this interpreter (sees everything installed here)."""
     shared = ROOT / "layers" / "shared"
-    work = Path(tempfile.mkdtemp(prefix="sf-cold-"))
-    flags: tuple[str, ...] = ()
+    code = {logical: fn.code_uri for logical, fn in template.functions().items()}
     if source_only:  # no .pyc for our code: a fresh copy, and -B so none is written
         shutil.copytree(shared / "signalfire", work / "shared" / "signalfire",
                         ignore=shutil.ignore_patterns("__pycache__"))
         shared = work / "shared"
-        flags = ("-B",)
-    cases = {}
-    for logical, fn in sorted(functions.items()):
-        module, _, attr = fn.handler.rpartition(".")
-        code_dir = fn.code_uri
-        if source_only:
-            code_dir = work / logical
-            shutil.copytree(fn.code_uri, code_dir, ignore=shutil.ignore_patterns("__pycache__"))
-        env = _env({k: str(v) for k, v in fn.environment.items()})
-        cases[logical] = (HANDLER.format(paths=[str(code_dir), str(shared)], module=module, attr=attr), env)
-    baseline: list[float] = []
-    times: dict[str, list[float]] = {name: [] for name in cases}
+        for logical, src in list(code.items()):
+            code[logical] = work / logical
+            shutil.copytree(src, code[logical], ignore=shutil.ignore_patterns("__pycache__"))
+    return Setup(sys.executable, ("-B",) if source_only else (), [], shared, code)
+
+
+def measure(rounds: int, source_only: bool, dev: bool) -> dict[str, object]:
+    template = Template(ROOT / "template.yaml")
+    functions = template.functions()
+    work = Path(tempfile.mkdtemp(prefix="sf-cold-"))
     try:
+        setup = (dev_setup if dev else build_twin)(work, template, source_only)
+        baseline_code = BASELINE.format(paths=setup.runtime)
+        cases = {}
+        for logical, fn in sorted(functions.items()):
+            module, _, attr = fn.handler.rpartition(".")
+            env = _env({k: str(v) for k, v in fn.environment.items()})
+            paths = [str(setup.code[logical]), str(setup.layer), *setup.runtime]
+            cases[logical] = (HANDLER.format(paths=paths, module=module, attr=attr), env)
+        baseline: list[float] = []
+        times: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(rounds):
             for name, (code, env) in cases.items():
-                baseline.append(_time(BASELINE, _env({})))
-                times[name].append(_time(code, env, flags))
+                baseline.append(_time(setup.python, baseline_code, _env({}), setup.flags))
+                times[name].append(_time(setup.python, code, env, setup.flags))
+        python = subprocess.run([setup.python, "-c", "import sys; print(sys.version.split()[0])"],
+                                capture_output=True, text=True, check=True).stdout.strip()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     base = statistics.median(baseline)
     rows = {name: {"ms": round(statistics.median(t) * 1000, 1), "ratio": round(statistics.median(t) / base, 2)}
             for name, t in times.items()}
     return {"baseline_ms": round(base * 1000, 1), "rounds": rounds, "source_only": source_only,
+            "mode": "dev" if dev else "lambda-twin", "python": python, "load": list(os.getloadavg()),
             "target_ratio": TARGET, "functions": rows}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--source-only", action="store_true")
+    parser.add_argument("--source-only", action="store_true", help="no bytecode for signalfire and the handlers")
+    parser.add_argument("--dev", action="store_true", help="the dev tree and this interpreter, not a Lambda twin")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = measure(args.rounds, args.source_only)
+    load_before = os.getloadavg()
+    result = measure(args.rounds, args.source_only, args.dev)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"baseline: import boto3; boto3.client('dynamodb') = {result['baseline_ms']} ms "
-          f"(median of {args.rounds}{', source only' if args.source_only else ''})")
-    print(f"{'function':<22}{'init ms':>9}{'ratio':>8}   target {TARGET}x")
+    load = ", ".join(f"{x:.2f}" for x in load_before)
+    print(f"{result['mode']}, Python {result['python']}{', source only' if args.source_only else ''}; "
+          f"load average before: {load}, after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"baseline: import boto3; boto3.client('dynamodb') = {result['baseline_ms']} ms (median of {args.rounds})")
+    print(f"{'function':<26}{'init ms':>9}{'ratio':>8}   target {TARGET}x")
     for name, row in result["functions"].items():  # type: ignore[union-attr]
-        print(f"{name:<22}{row['ms']:>9}{row['ratio']:>8}{'' if row['ratio'] <= TARGET else '   over'}")
+        print(f"{name:<26}{row['ms']:>9}{row['ratio']:>8}{'' if row['ratio'] <= TARGET else '   over'}")
     return 0
 
 
