@@ -1,13 +1,19 @@
-"""Management API: alerts, incidents, rejected payloads (and runs/pipelines
-through the routers beside this file).  Every route needs the admin token."""
+"""Management API: alerts, incidents, rejected payloads (and runs,
+pipelines, agent check-ins and hosts through the routers beside this file).
+Every route needs the admin token but the senders' ones named below.
+
+Notify (``/notify/...``) and intelligence (``/intelligence/...``) are
+functions of their own (functions/api_notify, functions/api_intelligence):
+this one does not load their drivers and models (docs/build.md, "Cold
+start").  It keeps every route whose prefix has a bare form (``/runs``,
+``/runs/``): a greedy ``/runs/{proxy+}`` route does not match those, so on
+AWS they can only reach the owner of ``ANY /{proxy+}``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import routes_checks
-import routes_intelligence
-import routes_notify
 import routes_pipelines
 import routes_runs
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -36,9 +42,7 @@ from signalfire.pagination import PageOut, PageQuery
 # call: the senders' health check and agent check-ins (GET /checks/ is admin).
 app = make_resolver(Role.ADMIN, json_bodies=True, roles={"/alerts/webhook": Role.SENDER, "POST /checks": Role.SENDER})
 
-app.include_router(routes_notify.router)
 app.include_router(routes_pipelines.router)
-app.include_router(routes_intelligence.router)
 app.include_router(routes_runs.router)
 app.include_router(routes_checks.router)
 

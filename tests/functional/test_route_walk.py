@@ -18,6 +18,8 @@ from support import ADMIN_TOKEN, ROOT, WEBHOOK_TOKEN, router
 
 INGEST = ("IngestFunction", "POST /alerts/{proxy+}")
 API = ("ApiFunction", "ANY /{proxy+}")
+NOTIFY = ("NotifyApiFunction", "ANY /notify/{proxy+}")
+INTELLIGENCE = ("IntelligenceApiFunction", "ANY /intelligence/{proxy+}")
 
 # (method, path without its trailing slash) -> (function, route key)
 EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
@@ -52,27 +54,27 @@ EXPECTED: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/checks"): API,
     ("GET", "/hosts"): API,
     ("GET", "/hosts/{hostname}"): API,
-    # seed URL tables (apps/intelligence, apps/notify): the management API serves them
-    ("GET", "/intelligence/health"): API,
-    ("GET", "/intelligence/providers"): API,
-    ("POST", "/intelligence/providers"): API,
-    ("GET", "/intelligence/providers/{name}"): API,
-    ("PUT", "/intelligence/providers/{name}"): API,
-    ("DELETE", "/intelligence/providers/{name}"): API,
-    ("GET", "/intelligence/recommendations"): API,
-    ("POST", "/intelligence/recommendations"): API,
-    ("GET", "/intelligence/memory"): API,
-    ("GET", "/intelligence/disk"): API,
-    ("POST", "/notify/send"): API,
-    ("POST", "/notify/send/{driver}"): API,
-    ("POST", "/notify/batch"): API,
-    ("GET", "/notify/drivers"): API,
-    ("GET", "/notify/drivers/{driver}"): API,
-    ("GET", "/notify/channels"): API,
-    ("POST", "/notify/channels"): API,
-    ("GET", "/notify/channels/{name}"): API,
-    ("PUT", "/notify/channels/{name}"): API,
-    ("DELETE", "/notify/channels/{name}"): API,
+    # seed URL tables (apps/intelligence, apps/notify): a management function per capability
+    ("GET", "/intelligence/health"): INTELLIGENCE,
+    ("GET", "/intelligence/providers"): INTELLIGENCE,
+    ("POST", "/intelligence/providers"): INTELLIGENCE,
+    ("GET", "/intelligence/providers/{name}"): INTELLIGENCE,
+    ("PUT", "/intelligence/providers/{name}"): INTELLIGENCE,
+    ("DELETE", "/intelligence/providers/{name}"): INTELLIGENCE,
+    ("GET", "/intelligence/recommendations"): INTELLIGENCE,
+    ("POST", "/intelligence/recommendations"): INTELLIGENCE,
+    ("GET", "/intelligence/memory"): INTELLIGENCE,
+    ("GET", "/intelligence/disk"): INTELLIGENCE,
+    ("POST", "/notify/send"): NOTIFY,
+    ("POST", "/notify/send/{driver}"): NOTIFY,
+    ("POST", "/notify/batch"): NOTIFY,
+    ("GET", "/notify/drivers"): NOTIFY,
+    ("GET", "/notify/drivers/{driver}"): NOTIFY,
+    ("GET", "/notify/channels"): NOTIFY,
+    ("POST", "/notify/channels"): NOTIFY,
+    ("GET", "/notify/channels/{name}"): NOTIFY,
+    ("PUT", "/notify/channels/{name}"): NOTIFY,
+    ("DELETE", "/notify/channels/{name}"): NOTIFY,
 }
 
 SAMPLE = {"driver": "alertmanager", "id": "id-1", "name": "my-pipeline"}

@@ -1,5 +1,5 @@
 """Intelligence routes (seed: "Intelligence App" URL endpoints), included by
-app.py, which checks the admin token and maps errors to HTTP answers.
+app.py (the IntelligenceApiFunction), which checks the admin token and maps errors to HTTP answers.
 
 GET    /intelligence/health
 GET    /intelligence/providers                 provider types, configured providers, the active one
