@@ -23,10 +23,11 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from signalfire import deadline
 
@@ -190,6 +191,8 @@ def request(method: str, url: str, policy: OutboundPolicy, *, json_body: Any = N
     all_headers = {"User-Agent": "signalfire-notify", **(headers or {})}
     all_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
     extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    import httpx  # here, not at the top: a cold start that sends nothing over HTTP does not pay for it
+
     try:
         # the channel's own timeout, cut to what the stage's deadline leaves
         limit = deadline.bound(min(max(float(timeout), 1.0), MAX_TIMEOUT))
@@ -217,6 +220,8 @@ def request(method: str, url: str, policy: OutboundPolicy, *, json_body: Any = N
 def _read_capped(resp: httpx.Response, until: float) -> tuple[bytes, bool]:
     """The body, at most RESPONSE_CAP bytes; httpx's timeout bounds each read,
     ``until`` the whole body (a receiver dripping bytes is cut there too)."""
+    import httpx  # loaded already by request() (which imports it on first use, for cold start)
+
     chunks, size = [], 0
     for chunk in resp.iter_bytes():
         if time.monotonic() > until:

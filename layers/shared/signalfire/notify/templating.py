@@ -14,25 +14,22 @@ A template value in a channel config is one of:
 
 Default templates ship as files beside this module (``templates/``), found by
 the seed's search order ``<driver>_<part>.j2``, ``<driver>.j2``, ``default_<part>.j2``.
+The Jinja2 environments are in :mod:`signalfire.notify.sandbox`, imported on the
+first Jinja render (cold start: docs/build.md).
 """
 
 from __future__ import annotations
 
 import re
 import string
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
-
-from jinja2 import ChainableUndefined, FileSystemLoader, TemplateError, TemplateNotFound, TemplateSyntaxError
-from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment
 
 from signalfire.errors import ConfigurationError
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 _JINJA_MARKUP = re.compile(r"{{|{%|{#")
-_MAX_OUTPUT = 200_000
+MAX_OUTPUT = 200_000
 
 
 class TemplateRefused(ConfigurationError):
@@ -41,77 +38,6 @@ class TemplateRefused(ConfigurationError):
 
 def _is_html(name: str) -> bool:
     return name.endswith((".html", ".html.j2", "_html.j2", ".htm"))
-
-
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox, plus a cap on ``*`` and ``**`` so ``{{ 'x' * 10**9 }}``
-    cannot exhaust the function's memory."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 100:
-            raise SecurityError("exponent too large")
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > _MAX_OUTPUT:
-                    raise SecurityError("repetition too large")
-        return super().call_binop(context, operator, left, right)
-
-
-@lru_cache(maxsize=4)
-def _environments(folder: str) -> tuple[_Sandbox, _Sandbox]:
-    """(plain, html) environments over one folder."""
-    loader = FileSystemLoader(folder)
-    common = {"loader": loader, "undefined": _Lenient, "trim_blocks": True, "lstrip_blocks": True,
-              "keep_trailing_newline": False}
-    plain = _Sandbox(autoescape=False, **common)  # type: ignore[arg-type]
-    html = _Sandbox(autoescape=True, **common)  # type: ignore[arg-type]
-    for env in (plain, html):
-        # Slack mrkdwn reads <...> as links and mentions: escape &, <, > in what alerts say
-        env.filters["slack_escape"] = lambda s: str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        env.filters["truncate_chars"] = lambda s, n=200: (str(s)[: int(n) - 1] + "…") if len(str(s)) > int(n) else str(s)
-    return plain, html
-
-
-class _Lenient(ChainableUndefined):
-    """Missing values render empty and test false (templates are written for
-    many shapes of context), but an attribute the sandbox refused always fails
-    the render: a SecurityError is never swallowed."""
-
-    def _refused(self) -> bool:
-        return issubclass(self._undefined_exception, SecurityError)
-
-    def __str__(self) -> str:
-        if self._refused():
-            self._fail_with_undefined_error()
-        return ""
-
-    def __bool__(self) -> bool:
-        if self._refused():
-            self._fail_with_undefined_error()
-        return False
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        if self._refused():
-            self._fail_with_undefined_error()
-        return iter(())
-
-    def __len__(self) -> int:
-        if self._refused():
-            self._fail_with_undefined_error()
-        return 0
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or self._refused():
-            return self._fail_with_undefined_error()
-        return self
-
-    def __getitem__(self, name: Any) -> Any:
-        return self.__getattr__(str(name))
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._fail_with_undefined_error()
 
 
 def file_name(spec: Any) -> str | None:
@@ -151,8 +77,16 @@ class Renderer:
     def render(self, spec: Any, context: dict[str, Any], *, html: bool = False) -> str:
         """Render ``spec`` (inline or ``file:``); ConfigurationError when it is
         invalid or tries to leave the sandbox."""
-        plain, html_env = _environments(str(self.folder))
         name = file_name(spec)
+        if name is None and isinstance(spec, str) and not _JINJA_MARKUP.search(spec):
+            return _python_format(spec, context)
+        # jinja2 here, not at the top: a cold start that renders no Jinja template does not pay for it
+        from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
+        from jinja2.exceptions import SecurityError, UndefinedError
+
+        from signalfire.notify.sandbox import environments
+
+        plain, html_env = environments(str(self.folder))
         try:
             if name is not None:
                 safe = _safe_name(name)
@@ -161,8 +95,6 @@ class Renderer:
             else:
                 if not isinstance(spec, str):
                     raise ConfigurationError("a template must be a string or {\"type\": \"file\", \"template\": ...}")
-                if not _JINJA_MARKUP.search(spec):
-                    return _python_format(spec, context)
                 template = (html_env if html else plain).from_string(spec)
             out = template.render(context)
         except TemplateNotFound as exc:
@@ -173,7 +105,7 @@ class Renderer:
             raise ConfigurationError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
         except (UndefinedError, TemplateError, TypeError, ValueError, OverflowError, MemoryError) as exc:
             raise ConfigurationError(f"template failed to render: {type(exc).__name__}: {exc}") from None
-        return out[:_MAX_OUTPUT]
+        return out[:MAX_OUTPUT]
 
     def render_part(self, config: dict[str, Any], key: str, driver: str, part: str,
                     context: dict[str, Any], *, html: bool = False) -> str | None:
@@ -211,7 +143,7 @@ class _SafeFormatter(string.Formatter):
 
 def _python_format(text: str, context: dict[str, Any]) -> str:
     try:
-        return _SafeFormatter().vformat(text, (), context)[:_MAX_OUTPUT]
+        return _SafeFormatter().vformat(text, (), context)[:MAX_OUTPUT]
     except TemplateRefused:
         raise
     except (ValueError, IndexError, KeyError):
