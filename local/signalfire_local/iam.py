@@ -17,6 +17,16 @@ and evaluates them as IAM does: an explicit Deny wins, else an Allow must
 match, else the call is denied.  A denied call never reaches moto: botocore
 raises ``ClientError`` with ``AccessDeniedException``, as AWS answers.
 
+A value Powertools' Parameters utility already holds in its cache is
+checked too (:func:`_check_cached_reads`): on AWS each function has its own
+cache, filled only by calls its role allowed; locally one process hosts
+every function, so a cached secret must not pass from a function allowed
+to read it to one that is not.  Every ``get`` of a secret or parameter is
+checked against the reading function's role, hit or miss, and a denied
+one fails as the uncached read would (``GetParameterError`` wrapping the
+AccessDenied).  So the local stack caches secrets as a deployed function
+does, instead of reading each on every use.
+
 Not evaluated (docs/aws-fidelity.md): ``Condition`` blocks (a statement with
 one is taken to apply), resource policies, permission boundaries, SCPs and
 session policies.  Calls made outside any handler (test set-up, the local
@@ -425,7 +435,44 @@ def install(enforcer: Enforcer | None) -> None:
             events = boto3.DEFAULT_SESSION.events
             events.register("before-parameter-build", _remember_params, unique_id="signalfire-iam-params")
             events.register("before-call", _check_call, unique_id="signalfire-iam-check")
+        _check_cached_reads()
         _INSTALLED = True
+
+
+def _deny_cached(service: str, operation: str, params: Mapping[str, Any]) -> None:
+    """Raise what an uncached read would raise when the acting function's
+    role may not make it."""
+    enforcer = _ENFORCER
+    principal = _acting.get()
+    if enforcer is None or principal is None:
+        return
+    message = enforcer.check(principal, service, operation, params)
+    if message is None:
+        return
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from botocore.exceptions import ClientError
+
+    error = ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
+    raise GetParameterError(str(error)) from error
+
+
+def _check_cached_reads() -> None:
+    """Check every Parameters ``get`` against the reader's role, cache hit or miss."""
+    from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
+
+    secrets_get, ssm_get = SecretsProvider.get, SSMProvider.get
+
+    def get_secret(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        _deny_cached("secretsmanager", "GetSecretValue", {"SecretId": name})
+        return secrets_get(self, name, *args, **kwargs)
+
+    def get_parameter(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        _deny_cached("ssm", "GetParameter", {"Name": name})
+        return ssm_get(self, name, *args, **kwargs)
+
+    SecretsProvider.get = get_secret  # type: ignore[method-assign]
+    SSMProvider.get = get_parameter  # type: ignore[assignment,method-assign]
 
 
 def current() -> Enforcer | None:

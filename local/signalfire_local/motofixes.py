@@ -48,7 +48,28 @@ upstream, and tests/functional/test_motofixes.py covers it
    an execution's time.  botocore clients are thread-safe and these take no
    per-call state, so one client per (region, service) is reused.
 
-All seven are installed by :func:`install` (idempotent), after ``mock_aws``
+8. Every DynamoDB answer went through moto's model-driven response
+   serializer, which for each attribute value of each item asks up to six
+   alias providers for each of the ten members of ``AttributeValue``
+   (``S``, ``N``, ... ``BOOL``): a third of the local stack's CPU.  A wire-
+   shaped attribute value (a dict whose keys are all ``AttributeValue``
+   members, which is what moto's ``dynamo_to_dict`` produces) is now
+   serialized directly; anything else still takes moto's path.  A test
+   checks both paths give the same JSON for generated values.
+
+9. Building an ``Item`` set its attributes one at a time into a
+   ``LimitedSizeDict`` that re-measures the whole item at every set, so
+   writing an item of n attributes cost O(n^2) size computations.  The
+   attributes are now set at once and the item measured once against the
+   same limit (sizes are never negative, so the total after the last set is
+   the largest the per-set checks would have seen).
+
+10. Every request listed the methods of its response class
+    (``inspect.getmembers``, walking the whole class) to find the action's
+    handler.  A class's methods do not change while moto runs, so the list
+    is kept per class.
+
+All ten are installed by :func:`install` (idempotent), after ``mock_aws``
 has started.
 """
 
@@ -78,6 +99,9 @@ def install() -> None:
         _compile_json_paths_once()
         _query_by_key()
         _reuse_task_clients()
+        _serialize_attribute_values_directly()
+        _measure_new_items_once()
+        _list_response_methods_once()
         _INSTALLED = True
 
 
@@ -557,3 +581,119 @@ def _reuse_task_clients() -> None:
         if getattr(module, "__name__", "").startswith("moto.stepfunctions") and \
                 getattr(module, "boto_client_for", None) is original:
             module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+
+# -- 8. DynamoDB response serialization -----------------------------------------------
+
+#: AttributeValue members and how moto's JSON serializer writes each.
+_SCALARS = frozenset({"S", "N", "NULL", "BOOL"})
+_STRING_SETS = frozenset({"SS", "NS"})
+_ATTRIBUTE_MEMBERS = _SCALARS | _STRING_SETS | {"B", "BS", "M", "L"}
+
+
+def _wire_value(serializer: Any, value: dict[str, Any]) -> dict[str, Any] | None:
+    """``value`` as moto's serializer would write it, or None when it is not
+    a plain wire-shaped attribute value (then moto's own path decides)."""
+    out: dict[str, Any] = {}
+    for member, inner in value.items():
+        if member not in _ATTRIBUTE_MEMBERS:
+            return None
+        if inner is None:  # moto drops members whose value is None
+            continue
+        if member in _SCALARS:
+            out[member] = inner
+        elif member in _STRING_SETS:
+            out[member] = list(inner)
+        elif member == "B":
+            out[member] = serializer._base64(inner)
+        elif member == "BS":
+            out[member] = [serializer._base64(v) for v in inner]
+        elif member == "M":
+            if not isinstance(inner, dict):
+                return None
+            mapped: dict[str, Any] = {}
+            for k, v in inner.items():
+                if v is None:  # a None structure in a map is dropped
+                    continue
+                if not isinstance(v, dict) or (conv := _wire_value(serializer, v)) is None:
+                    return None
+                mapped[k] = conv
+            out[member] = mapped
+        else:  # "L"
+            items: list[Any] = []
+            for v in inner:
+                if not isinstance(v, dict) or (conv := _wire_value(serializer, v)) is None:
+                    return None
+                items.append(conv)
+            out[member] = items
+    return out
+
+
+def _serialize_attribute_values_directly() -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize_type_structure
+    if getattr(original, "_signalfire_fixed", False):
+        return
+
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and isinstance(value, dict) \
+                and shape.members.keys() == _ATTRIBUTE_MEMBERS:
+            wire = _wire_value(self, value)
+            if wire is not None:
+                self._default_serialize(serialized, wire, shape, key)
+                return
+        original(self, serialized, value, shape, key)
+
+    _serialize_type_structure._signalfire_fixed = True  # type: ignore[attr-defined]
+    _serialize_type_structure._signalfire_original = original  # type: ignore[attr-defined]
+    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+
+# -- 9. Item construction ----------------------------------------------------------------
+
+#: moto's own item limit (dynamo_type.LimitedSizeDict: between AWS's 400 KB and
+#: the 409-410 KB its authors measured).
+_MOTO_ITEM_LIMIT = 405000
+
+
+def _measure_new_items_once() -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(Item.__init__, "_signalfire_fixed", False):
+        return
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:  # noqa: N807
+        self.hash_key = hash_key
+        self.range_key = range_key
+        built = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(built, ((k, DynamoType(v)) for k, v in attrs.items()))
+        if sum(bytesize(k) + v.size() for k, v in built.items()) > _MOTO_ITEM_LIMIT:
+            raise ItemSizeTooLarge
+        self.attrs = built
+
+    __init__._signalfire_fixed = True  # type: ignore[attr-defined]
+    Item.__init__ = __init__  # type: ignore[method-assign]
+
+
+# -- 10. Response class methods ----------------------------------------------------------
+
+
+def _list_response_methods_once() -> None:
+    import moto.core.responses as responses
+
+    original = responses.method_names_from_class
+    if getattr(original, "_signalfire_fixed", False):
+        return
+    known: dict[type, list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        names = known.get(clazz)
+        if names is None:
+            names = known[clazz] = original(clazz)
+        return list(names)  # a copy: callers may change theirs
+
+    method_names_from_class._signalfire_fixed = True  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]

@@ -243,9 +243,6 @@ class LocalStack:
         if self.outbox:
             os.environ["SIGNALFIRE_LOCAL_OUTBOX"] = self.outbox
         self._apply_function_environment()
-        # One process hosts every function, so a cached secret would pass from
-        # a function allowed to read it to one that is not: read on every use.
-        os.environ.setdefault("SIGNALFIRE_SECRET_CACHE_SECONDS", "0")
         iam.install(self.iam)  # before any client exists, so every client is checked
         from moto import mock_aws
 

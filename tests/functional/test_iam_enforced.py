@@ -60,6 +60,38 @@ def test_calls_outside_any_handler_are_not_attributed_and_pass(dynamo) -> None:
     assert list(enforcer.decisions) == []
 
 
+def test_a_cached_secret_is_still_checked_against_the_reader(aws_env: None) -> None:
+    """One process hosts every function locally: a secret cached by a reader
+    that may read it must not pass to one that may not (on AWS each function
+    has its own cache, filled only by reads its role allowed)."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from moto import mock_aws
+
+    arn = iam.secret_arn("signalfire/WebhookTokenSecret")
+    with mock_aws():
+        enforcer = iam.Enforcer({
+            "Reader": Principal("Reader", [Statement("Allow", ("secretsmanager:GetSecretValue",), resources=(arn,))]),
+            "Other": Principal("Other", [Statement("Allow", ("dynamodb:GetItem",), resources=(TABLE,))]),
+        })
+        iam.install(enforcer)
+        try:
+            boto3.client("secretsmanager").create_secret(Name="signalfire/WebhookTokenSecret", SecretString="s3cret")
+            provider = SecretsProvider(boto3_client=boto3.session.Session().client("secretsmanager"))
+            with iam.acting_as("Reader"):
+                assert provider.get("signalfire/WebhookTokenSecret", max_age=300) == "s3cret"  # now cached
+            with iam.acting_as("Other"), pytest.raises(GetParameterError) as info:
+                provider.get("signalfire/WebhookTokenSecret", max_age=300)
+            with iam.acting_as("Reader"):  # the reader still gets it from the cache
+                assert provider.get("signalfire/WebhookTokenSecret", max_age=300) == "s3cret"
+        finally:
+            iam.install(None)
+    assert "AccessDeniedException" in str(info.value) and "secretsmanager:GetSecretValue" in str(info.value)
+    assert "s3cret" not in str(info.value)
+    reads = [(d.principal, d.allowed) for d in enforcer.decisions if d.action == "secretsmanager:GetSecretValue"]
+    assert ("Other", False) in reads and reads.count(("Reader", True)) >= 2
+
+
 # -- the handlers, under the template's roles ------------------------------------------------
 
 

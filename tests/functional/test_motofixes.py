@@ -211,3 +211,101 @@ def test_gsi_answers_follow_every_write_path(gsi_table):
     ddb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": {"PK": {"S": "c"}, "SK": {"S": "META"},
                                                                         "GSI1PK": {"S": "closed"}, "GSI1SK": {"S": "3"}}}}]})
     assert _gsi(ddb, "closed") == ["b", "c"]
+
+
+# -- 8. attribute values serialized directly -------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_text = st.text(max_size=8)
+# Names are never empty in DynamoDB; moto's own serializer also mishandles an
+# empty map key (it writes the member into the parent), which the direct path does not.
+_name = st.text(min_size=1, max_size=8)
+_number = st.integers(-10**6, 10**6).map(str)
+_scalar = st.one_of(
+    st.builds(lambda v: {"S": v}, _text), st.builds(lambda v: {"N": v}, _number),
+    st.builds(lambda v: {"B": v}, st.binary(max_size=8)), st.builds(lambda v: {"BOOL": v}, st.booleans()),
+    st.just({"NULL": True}), st.builds(lambda v: {"SS": v}, st.lists(_text, min_size=1, max_size=3, unique=True)),
+    st.builds(lambda v: {"NS": v}, st.lists(_number, min_size=1, max_size=3, unique=True)),
+    st.builds(lambda v: {"BS": v}, st.lists(st.binary(max_size=4), min_size=1, max_size=3, unique=True)),
+)
+_value = st.recursive(_scalar, lambda inner: st.one_of(
+    st.builds(lambda v: {"M": v}, st.dictionaries(_name, inner, max_size=3)),
+    st.builds(lambda v: {"L": v}, st.lists(inner, max_size=3))), max_leaves=12)
+
+
+def _serialize_get_item(item: dict, *, original: bool) -> dict:
+    from moto.core.responses import get_service_model
+    from moto.core.serialize import BaseJSONSerializer, JSONSerializer, XFormedAttributePicker
+
+    operation = get_service_model("dynamodb").operation_model("GetItem")
+    fast = BaseJSONSerializer._serialize_type_structure
+    if original:
+        BaseJSONSerializer._serialize_type_structure = fast._signalfire_original
+    try:
+        out = JSONSerializer(operation_model=operation, value_picker=XFormedAttributePicker()).serialize({"Item": item})
+    finally:
+        BaseJSONSerializer._serialize_type_structure = fast
+    return json.loads(out["body"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_name, _value, min_size=1, max_size=4))
+def test_attribute_values_serialize_exactly_as_moto_does(item):
+    assert getattr(__import__("moto.core.serialize").core.serialize.BaseJSONSerializer
+                   ._serialize_type_structure, "_signalfire_fixed", False)
+    assert _serialize_get_item(item, original=False) == _serialize_get_item(item, original=True)
+
+
+def test_every_attribute_type_round_trips_through_the_direct_path(ddb):
+    item = {**_key("all"), "s": {"S": "x"}, "n": {"N": "1.5"}, "b": {"B": b"\x00\xff"}, "t": {"BOOL": False},
+            "z": {"NULL": True}, "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"a", b"b"]},
+            "m": {"M": {"l": {"L": [{"S": "y"}, {"M": {"b": {"B": b"\x01"}}}, {"NS": ["3"]}]}}}}
+    ddb.put_item(TableName=TABLE, Item=item)
+    got = _get(ddb, "all")
+    assert {k: v for k, v in got.items() if k not in ("ss", "ns", "bs")} == \
+        {k: v for k, v in item.items() if k not in ("ss", "ns", "bs")}
+    assert sorted(got["ss"]["SS"]) == ["a", "b"] and sorted(got["ns"]["NS"]) == ["1", "2"]
+    assert sorted(got["bs"]["BS"]) == [b"a", b"b"]
+
+
+# -- 9. an item is measured once, against the same limit ------------------------------------
+
+
+def test_an_item_is_measured_once_not_once_per_attribute(ddb, monkeypatch):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    calls = []
+    size = DynamoType.size
+    monkeypatch.setattr(DynamoType, "size", lambda self: calls.append(1) or size(self))
+    attrs = {f"a{i}": {"S": "v"} for i in range(300)}
+    ddb.put_item(TableName=TABLE, Item={**_key("wide"), **attrs})
+    assert len(_get(ddb, "wide")) == 302
+    assert len(calls) < 3 * 302  # per-set measuring made it about 302 * 301 / 2
+
+
+def test_the_item_size_limit_still_holds(ddb):
+    from botocore.exceptions import ClientError
+
+    ddb.put_item(TableName=TABLE, Item={**_key("big"), "a": {"S": "x" * 200_000}, "b": {"S": "y" * 190_000}})
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName=TABLE, Item={**_key("bigger"), "a": {"S": "x" * 200_000}, "b": {"S": "y" * 210_000}})
+    assert "Item size has exceeded the maximum allowed size" in info.value.response["Error"]["Message"]
+    assert _get(ddb, "bigger") is None
+
+
+# -- 10. response class methods listed once per class ----------------------------------------
+
+
+def test_response_methods_are_listed_once_per_class(ddb, monkeypatch):
+    import inspect
+
+    ddb.list_tables()  # DynamoHandler's methods are known from here on
+    walked = []
+    getmembers = inspect.getmembers
+    monkeypatch.setattr(inspect, "getmembers", lambda *a, **k: walked.append(1) or getmembers(*a, **k))
+    for i in range(5):
+        ddb.put_item(TableName=TABLE, Item=_key(f"m{i}"))
+        assert _get(ddb, f"m{i}") == _key(f"m{i}")
+    assert walked == []
