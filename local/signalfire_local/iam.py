@@ -475,6 +475,11 @@ def _check_cached_reads() -> None:
     SSMProvider.get = get_parameter  # type: ignore[assignment,method-assign]
 
 
+def hooks_installed() -> bool:
+    """Whether clients made from now on carry the check (see :func:`install`)."""
+    return _INSTALLED
+
+
 def current() -> Enforcer | None:
     return _ENFORCER
 

@@ -561,9 +561,14 @@ def _reuse_task_clients() -> None:
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         from moto.core.models import botocore_stubber
 
+        from signalfire_local import iam
+
         # moto builds every task client with the same fixed test credentials
-        # (``state_credentials`` does not change the client it returns).
-        key = (region, service, botocore_stubber.enabled)
+        # (``state_credentials`` does not change the client it returns).  A
+        # client copies its session's hooks when it is made: one made before
+        # the IAM check was installed would never be checked, so that is part
+        # of the key.
+        key = (region, service, botocore_stubber.enabled, iam.hooks_installed())
         client = clients.get(key)
         if client is None:
             with lock:
