@@ -206,7 +206,8 @@ class HandlerPool:
 class LocalStack:
     def __init__(self, template_path: str | Path | None = None, *, token: str | None = None,
                  admin_token: str | None = None, parameters: dict[str, str] | None = None,
-                 outbox: str | None = None, data_dir: str | Path | None = None) -> None:
+                 outbox: str | None = None, data_dir: str | Path | None = None,
+                 running_executions: int | None = None) -> None:
         self.template = Template(template_path or PROJECT_ROOT / "template.yaml", parameters)
         token = token or os.environ.get("SIGNALFIRE_TOKEN")
         admin_token = admin_token or os.environ.get("SIGNALFIRE_ADMIN_TOKEN")
@@ -218,6 +219,8 @@ class LocalStack:
         #: runs found in flight in --data-dir at start, now FAILED / INTERRUPTED
         self.interrupted_runs: list[str] = []
         self.outbox = outbox
+        #: executions evaluating at once (None: stepfunctions.RUNNING_EXECUTIONS)
+        self.running_executions = running_executions
         self.functions: dict[str, Function] = self.template.functions()
         # Refuses, before anything starts, a route key API Gateway would refuse
         # and a state machine whose role cannot run its own tasks.
@@ -363,6 +366,7 @@ class LocalStack:
         from signalfire_local import stepfunctions
 
         stepfunctions.install_lambda_dispatcher(self.handlers, self.functions)
+        stepfunctions.limit_running_executions(self.running_executions or stepfunctions.RUNNING_EXECUTIONS)
         stepfunctions.create_functions(self.functions)
         for spec in machines.values():
             stepfunctions.create_state_machine(spec)

@@ -34,6 +34,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
+import time
 import traceback
 import uuid
 import zipfile
@@ -224,3 +226,87 @@ def create_state_machine(spec_or_path: Mapping[str, Any] | str | Path,
     return str(sfn.create_state_machine(
         name=machine, definition=render_definition(spec_or_path, substitutions), roleArn=role_arn(),
         type="EXPRESS" if kind == "EXPRESS" else "STANDARD")["stateMachineArn"])  # type: ignore[arg-type]
+
+
+# -- executions take turns --------------------------------------------------------------------
+
+#: Executions evaluating at once in `signalfire local`; the others wait their turn.
+RUNNING_EXECUTIONS = 4
+_SLOTS: threading.Semaphore | None = None
+_HELD = threading.local()
+
+
+class _SleepOutsideSlot:
+    """``time`` for moto's retrier: a Retry's back-off wait gives the
+    execution's turn to another one while it sleeps."""
+
+    def sleep(self, seconds: float) -> None:
+        slots = getattr(_HELD, "slots", None)
+        if slots is None or seconds <= 0:
+            time.sleep(seconds)
+            return
+        slots.release()
+        try:
+            time.sleep(seconds)
+        finally:
+            slots.acquire()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
+    """Let at most ``size`` executions evaluate at once (None: no limit).
+
+    One Python process hosts the HTTP API and every execution.  In AWS an
+    execution runs on Step Functions' own capacity and never slows an API
+    answer; here each running execution is a thread competing for the same
+    interpreter, so a burst of webhooks that each start a run made every
+    answer wait behind the runs they started (issue 8: seconds of latency,
+    rising with the backlog).  With a few executions evaluating at once and
+    the rest waiting their turn (in start order), the API threads keep most
+    of the interpreter and runs drain at a steady pace.  An execution gives
+    its turn away while a Retry back-off sleeps; a StopExecution that arrives
+    while it waits stops it as soon as it starts (ABORTED, as on AWS).
+    """
+    global _SLOTS
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    _SLOTS = threading.Semaphore(size) if size else None
+    if getattr(ExecutionWorker._execution_logic, "_signalfire_turns", False):
+        return
+    logic = ExecutionWorker._execution_logic
+    make_env = ExecutionWorker._get_evaluation_environment
+    stop = ExecutionWorker.stop
+
+    def _execution_logic(self: Any) -> None:
+        slots = _SLOTS
+        if slots is None:
+            logic(self)
+            return
+        with slots:
+            _HELD.slots = slots
+            try:
+                logic(self)
+            finally:
+                _HELD.slots = None
+
+    def _get_evaluation_environment(self: Any) -> Any:
+        env = make_env(self)
+        pending = getattr(self, "_signalfire_pending_stop", None)
+        if pending is not None:  # stopped while it waited its turn
+            env.set_stop(**pending)
+        return env
+
+    def stop_worker(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        if self.env is None:  # still waiting for its turn
+            self._signalfire_pending_stop = {"stop_date": stop_date, "error": error, "cause": cause}
+            return
+        stop(self, stop_date=stop_date, error=error, cause=cause)
+
+    _execution_logic._signalfire_turns = True  # type: ignore[attr-defined]
+    ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
+    ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
+    ExecutionWorker.stop = stop_worker  # type: ignore[method-assign]
+    retrier_decl.time = _SleepOutsideSlot()  # type: ignore[assignment]
