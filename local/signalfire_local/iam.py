@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 
 #: Append every decision (principal, action, resource, allowed) to this file.
 LOG_ENV = "SIGNALFIRE_IAM_LOG"
+#: Decisions kept in memory (Enforcer.decisions): the latest ones only.
+DECISIONS_KEPT = 5_000
 
 # moto's Step Functions interpreter calls services with these credentials
 # (moto/stepfunctions/parser/asl/utils/boto_client.py).
@@ -317,8 +319,9 @@ class Enforcer:
         self.roles = dict(roles)
         self.interpreter_role = interpreter_role
         self.record = record
-        # the latest decisions (bounded: a long `signalfire local` session must not grow without end)
-        self.decisions: deque[Decision] = deque(maxlen=100_000)
+        # the latest decisions, for tests (bounded: a long `signalfire local` session
+        # must not grow with its traffic; SIGNALFIRE_IAM_LOG keeps them all, on disk)
+        self.decisions: deque[Decision] = deque(maxlen=DECISIONS_KEPT)
         self._lock = threading.Lock()
 
     @classmethod

@@ -69,7 +69,14 @@ upstream, and tests/functional/test_motofixes.py covers it
     handler.  A class's methods do not change while moto runs, so the list
     is kept per class.
 
-All ten are installed by :func:`install` (idempotent), after ``mock_aws``
+11. Every UpdateItem parsed its UpdateExpression twice (once to check the
+    names it uses, once to apply it), and every transaction's Update once
+    more.  An expression's parse tree is only read by those callers; the
+    validator that applies it works on its own deep copy.  So the tree is
+    parsed once per expression text (a bounded cache: our handlers use a few
+    dozen distinct expressions).
+
+All eleven are installed by :func:`install` (idempotent), after ``mock_aws``
 has started.
 """
 
@@ -102,6 +109,7 @@ def install() -> None:
         _serialize_attribute_values_directly()
         _measure_new_items_once()
         _list_response_methods_once()
+        _parse_update_expressions_once()
         _INSTALLED = True
 
 
@@ -702,3 +710,30 @@ def _list_response_methods_once() -> None:
 
     method_names_from_class._signalfire_fixed = True  # type: ignore[attr-defined]
     responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+
+# -- 11. UpdateExpression parse trees --------------------------------------------------------
+
+#: Distinct expression texts whose parse tree is kept.
+PARSED_EXPRESSIONS_KEPT = 512
+
+
+def _parse_update_expressions_once() -> None:
+    import functools
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    if getattr(make, "_signalfire_fixed", False):
+        return
+
+    @functools.lru_cache(maxsize=PARSED_EXPRESSIONS_KEPT)
+    def parsed(cls: Any, expression: str) -> Any:
+        return make(cls, expression)
+
+    def cached_make(cls: Any, expression_str: str) -> Any:
+        return parsed(cls, expression_str)
+
+    cached_make._signalfire_fixed = True  # type: ignore[attr-defined]
+    cached_make._signalfire_cache = parsed  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(cached_make)  # type: ignore[assignment,method-assign]

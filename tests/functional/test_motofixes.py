@@ -309,3 +309,25 @@ def test_response_methods_are_listed_once_per_class(ddb, monkeypatch):
         ddb.put_item(TableName=TABLE, Item=_key(f"m{i}"))
         assert _get(ddb, f"m{i}") == _key(f"m{i}")
     assert walked == []
+
+
+# -- 11. an UpdateExpression is parsed once per text -----------------------------------------
+
+
+def test_an_update_expression_is_parsed_once_and_its_tree_is_never_changed(ddb):
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    cache = UpdateExpressionParser.make._signalfire_cache
+    expression = "SET n = if_not_exists(n, :zero) + :one, l = list_append(if_not_exists(l, :empty), :item) REMOVE gone"
+    values = {":zero": {"N": "0"}, ":one": {"N": "1"}, ":empty": {"L": []}}
+    before = cache.cache_info()
+    for round_ in range(3):
+        for pk in ("u1", "u2"):
+            ddb.update_item(TableName=TABLE, Key=_key(pk), UpdateExpression=expression,
+                            ExpressionAttributeValues={**values, ":item": {"L": [{"S": f"{pk}-{round_}"}]}})
+    after = cache.cache_info()
+    assert after.misses - before.misses <= 1 and after.hits - before.hits >= 5
+    for pk in ("u1", "u2"):  # each update applied to its own item, as often as it was sent
+        item = _get(ddb, pk)
+        assert item["n"] == {"N": "3"}
+        assert item["l"] == {"L": [{"S": f"{pk}-{r}"} for r in range(3)]}
