@@ -721,7 +721,7 @@ PARSED_EXPRESSIONS_KEPT = 512
 def _parse_update_expressions_once() -> None:
     import functools
 
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
     if getattr(make, "_signalfire_fixed", False):
