@@ -271,6 +271,7 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     """
     global _SLOTS
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     _SLOTS = threading.Semaphore(size) if size else None
@@ -279,6 +280,7 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     logic = ExecutionWorker._execution_logic
     make_env = ExecutionWorker._get_evaluation_environment
     stop = ExecutionWorker.stop
+    eval_body = Program._eval_body
 
     def _execution_logic(self: Any) -> None:
         slots = _SLOTS
@@ -294,10 +296,22 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
 
     def _get_evaluation_environment(self: Any) -> Any:
         env = make_env(self)
-        pending = getattr(self, "_signalfire_pending_stop", None)
-        if pending is not None:  # stopped while it waited its turn
-            env.set_stop(**pending)
+        # the program evaluates in a thread of its own: it finds its turn on the env
+        env._signalfire_slots = getattr(_HELD, "slots", None)
+        # stopped while it waited its turn: applied once the program runs (a
+        # stop before that is ignored by moto's environment)
+        env._signalfire_pending_stop = getattr(self, "_signalfire_pending_stop", None)
         return env
+
+    def _eval_body(self: Any, env: Any) -> None:
+        if not env.is_frame():
+            held = getattr(env, "_signalfire_slots", None)
+            if held is not None:
+                _HELD.slots = held
+            pending = getattr(env, "_signalfire_pending_stop", None)
+            if pending is not None:
+                env.set_stop(**pending)
+        eval_body(self, env)
 
     def stop_worker(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
         if self.env is None:  # still waiting for its turn
@@ -309,4 +323,5 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
     ExecutionWorker.stop = stop_worker  # type: ignore[method-assign]
+    Program._eval_body = _eval_body  # type: ignore[method-assign]
     retrier_decl.time = _SleepOutsideSlot()  # type: ignore[assignment]

@@ -114,6 +114,117 @@ def test_unmatched_error_is_caught_with_its_class_name():
     assert cause["errorMessage"] == "broken for good" and isinstance(cause["stackTrace"], list)
 
 
+# ---------------------------------------------------------------- executions take turns
+
+
+@pytest.fixture
+def turns():
+    """Two turns; restored to no limit afterwards (the fixtures outside the local stack have none)."""
+    stepfunctions.limit_running_executions(2)
+    yield
+    stepfunctions.limit_running_executions(None)
+
+
+def _start_toys(handler, count: int, definition: dict | None = None) -> tuple[Any, list[str]]:
+    stepfunctions.install_lambda_dispatcher({"Worker": handler})
+    stepfunctions.create_functions(["Worker"])
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    arn = sfn.create_state_machine(name="turns", definition=json.dumps(definition or _toy(["FlakyError"])),
+                                   roleArn=stepfunctions.role_arn())["stateMachineArn"]
+    return sfn, [sfn.start_execution(stateMachineArn=arn, name=f"turn-{i}", input=json.dumps({"n": i}))["executionArn"]
+                 for i in range(count)]
+
+
+def _wait_all(sfn, arns: list[str]) -> list[dict]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [sfn.describe_execution(executionArn=a) for a in arns]
+        if all(d["status"] != "RUNNING" for d in found):
+            return found
+        time.sleep(0.05)
+    raise AssertionError("executions did not finish")
+
+
+def test_at_most_the_limit_of_executions_evaluate_at_once(turns):
+    import threading
+
+    gate, lock = threading.Event(), threading.Lock()
+    inside: list[int] = []
+    most = [0]
+
+    def handler(event, context):
+        with lock:
+            inside.append(event["n"])
+            most[0] = max(most[0], len(inside))
+        gate.wait(10)
+        with lock:
+            inside.remove(event["n"])
+        return {"n": event["n"]}
+
+    with mock_aws(config=MOTO_CONFIG):
+        sfn, arns = _start_toys(handler, 5)
+        deadline = time.monotonic() + 10
+        while len(inside) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # a third execution, if it could start, would be inside by now
+        assert len(inside) == 2
+        assert [sfn.describe_execution(executionArn=a)["status"] for a in arns] == ["RUNNING"] * 5  # started, waiting
+        gate.set()
+        done = _wait_all(sfn, arns)
+    assert [d["status"] for d in done] == ["SUCCEEDED"] * 5
+    assert most[0] == 2
+
+
+def test_a_retry_back_off_gives_the_turn_away(turns):
+    """Two turns, two executions failing once (1 s back-off): a third gets a
+    turn while they sleep, instead of waiting for them to finish."""
+    import threading
+
+    order: list[str] = []
+    lock = threading.Lock()
+    tries: dict[int, int] = {}
+
+    def handler(event, context):
+        with lock:
+            tries[event["n"]] = tries.get(event["n"], 0) + 1
+            order.append(f"{event['n']}:{tries[event['n']]}")
+            first = tries[event["n"]] == 1
+        if event["n"] < 2 and first:
+            raise FlakyError("once")
+        return {"n": event["n"]}
+
+    with mock_aws(config=MOTO_CONFIG):
+        sfn, arns = _start_toys(handler, 3)
+        done = _wait_all(sfn, arns)
+    assert [d["status"] for d in done] == ["SUCCEEDED"] * 3
+    assert order.index("2:1") < max(order.index("0:2"), order.index("1:2"))
+
+
+def test_a_stop_while_waiting_aborts_the_execution_when_its_turn_comes(turns):
+    import threading
+
+    gate = threading.Event()
+    ran: list[int] = []
+
+    def handler(event, context):
+        ran.append(event["n"])
+        gate.wait(10)
+        return {"n": event["n"]}
+
+    with mock_aws(config=MOTO_CONFIG):
+        sfn, arns = _start_toys(handler, 3)
+        deadline = time.monotonic() + 10
+        while len(ran) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        waiting = next(a for i, a in enumerate(arns) if i not in ran)
+        sfn.stop_execution(executionArn=waiting, error="Stopped", cause="by the test")
+        gate.set()
+        done = {d["executionArn"]: d for d in _wait_all(sfn, arns)}
+    assert done[waiting]["status"] == "ABORTED"
+    assert sorted(ran) == sorted(i for i, a in enumerate(arns) if a != waiting)  # it never ran its task
+    assert all(d["status"] == "SUCCEEDED" for a, d in done.items() if a != waiting)
+
+
 def test_definition_substitutions_render_to_valid_json(tmp_path):
     asl = tmp_path / "m.asl.json"
     asl.write_text('{"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": ${Wait}, "End": true}}}')
