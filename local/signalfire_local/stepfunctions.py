@@ -295,7 +295,7 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
                 _HELD.slots = None
 
     def _get_evaluation_environment(self: Any) -> Any:
-        env = make_env(self)
+        env: Any = make_env(self)
         # the program evaluates in a thread of its own: it finds its turn on the env
         env._signalfire_slots = getattr(_HELD, "slots", None)
         # stopped while it waited its turn: applied once the program runs (a
