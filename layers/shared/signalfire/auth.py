@@ -33,7 +33,7 @@ MISSING_GRANT = "secretsmanager:GetSecretValue"
 
 
 def _access_denied(cause: BaseException | None) -> bool:
-    """The role may not read the secret (or use its KMS key): AWS says so, not a passing fault."""
+    """AWS refused the role the read (AccessDeniedException): not a passing fault."""
     if not isinstance(cause, ClientError):
         return False
     return cause.response.get("Error", {}).get("Code", "") in ("AccessDeniedException", "AccessDenied")
