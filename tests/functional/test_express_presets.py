@@ -95,3 +95,29 @@ def test_the_pipeline_listing_says_which_presets_fit_the_workflow(express, monke
     services.reset()
     standard = _fits(api("GET", "/pipelines/").json["items"])
     assert all(f["fits"] and f["workflow_type"] == "STANDARD" for f in standard.values())
+
+
+@pytest.mark.parametrize(("failed_index", "status"), [(1, 400), (2, 202)])
+def test_a_resume_on_express_is_refused_when_what_is_left_does_not_fit(express, failed_index, status):
+    """A `full` run that failed under Standard, resumed after the switch: from
+    its analysis (analysis, fallback, notify) it cannot fit; from its notify it can."""
+    from signalfire import services
+    from signalfire.pipelines.compile import compile_definition
+    from signalfire.pipelines.presets import PRESETS
+    from signalfire.runs.models import PipelineRun, RunStatus
+    from signalfire.timeutil import utcnow
+
+    run_id = f"run_resume_{failed_index}"
+    services.run_store().create_run(PipelineRun(
+        run_id=run_id, trace_id="tr_resume", status=RunStatus.FAILED, outcome="FAILED", pipeline_name="full",
+        pipeline_version=1, nodes=compile_definition(PRESETS["full"]), failed_index=failed_index,
+        created_at=utcnow(), updated_at=utcnow()))
+    reply = api("POST", f"/runs/{run_id}/resume")
+    assert reply.status == status, reply
+    after = services.run_store().get_run(run_id)
+    if status == 400:
+        assert "'full' cannot run on this deployment" in reply.json["message"]
+        assert reply.json["details"]["node"] == "analyze" and reply.json["details"]["limit_seconds"] == 300
+        assert after.status == RunStatus.FAILED and after.resume_count == 0  # a 4xx changes nothing
+    else:
+        assert after.status == RunStatus.RETRYING and after.resume_count == 1

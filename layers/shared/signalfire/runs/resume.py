@@ -14,6 +14,7 @@ not use Step Functions redrive (Express has none, nor does moto).
 from __future__ import annotations
 
 from signalfire.errors import ConflictError, RunStartError
+from signalfire.pipelines.budget import check_runnable
 from signalfire.runs.launcher import RunLauncher
 from signalfire.runs.models import PipelineRun, RunStatus, StageStatus
 from signalfire.runs.store import RunStore
@@ -56,6 +57,9 @@ def resume_run(run_id: str, launcher: RunLauncher) -> PipelineRun:
     for stage in runs.stages(run_id):
         if stage.index >= index and not stage.fallback:
             base[stage.node_id] = max(base.get(stage.node_id, 0), stage.attempt)
+    # What is left must fit this deployment's workflow (a run that failed under
+    # Standard may be resumed after a switch to Express): a 400, nothing changed.
+    check_runnable(run.pipeline_name, run.nodes[index:], launcher.settings.workflow_limits())
     attempt = run.resume_count + 1
     try:
         runs.update_run(run_id, {"status": RunStatus.RETRYING.value, "outcome": "", "completed_at": "",
