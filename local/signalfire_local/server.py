@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from signalfire_local import priority
 from signalfire_local.stack import LocalStack
 from signalfire_local.template import ACCOUNT
 
@@ -35,7 +36,8 @@ def invoke_within(stack: LocalStack, function: str, event: dict[str, Any]) -> tu
 
     def run() -> None:
         try:
-            done["result"] = stack.invoke(function, event)
+            with priority.serving_request():
+                done["result"] = stack.invoke(function, event)
         except Exception:  # a crash in a handler is a 500, as API Gateway answers it
             traceback.print_exc()
             done["error"] = True

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from signalfire_local import iam
+from signalfire_local import iam, priority
 from signalfire_local.persistence import WRITE_ACTIONS, DataDir, item_changes
 from signalfire_local.routing import Match, Router
 from signalfire_local.template import ACCOUNT, REGION, Function, Template
@@ -57,6 +57,7 @@ def _serialize_dynamodb() -> None:
     original = DynamoHandler.call_action
 
     def call_action(self: Any) -> Any:
+        priority.step_aside()  # pipeline work waits while the API serves a request (priority.py)
         with _DYNAMO_LOCK:
             result = original(self)
             journal = _JOURNAL
