@@ -6,11 +6,12 @@ PYTHON ?= python3
 # the longest files start first (tests/conftest.py).  docs/testing.md.
 PYTEST_WORKERS ?= 4
 PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+# --durations: the slowest tests in the CI log (.ci/run must finish in 15 min).
 
 .PHONY: test deps lint unit
 
 test: deps lint
-	$(PYTHON) -m pytest -q $(PYTEST_PARALLEL)
+	$(PYTHON) -m pytest -q $(PYTEST_PARALLEL) --durations=25
 
 deps:
 	bash scripts/install-test-deps.sh
