@@ -106,6 +106,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         slow = item.get_closest_marker("slow") is not None
         return (0 if slow else 1) if e2e else (2 if slow else 3)
 
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # one worker: the files' own order (see docs/testing.md, "Parallel workers")
     files: dict[str, int] = {}
     for item in items:
         path = item.nodeid.split("::", 1)[0]
