@@ -18,7 +18,9 @@ upstream, and tests/functional/test_motofixes.py covers it
    that list.  Here a machine keeps its running executions and the newest
    ``FINISHED_EXECUTIONS_KEPT`` finished ones (AWS keeps closed executions
    for 90 days, then they are gone too); the run records in DynamoDB are
-   the lasting account of a run.
+   the lasting account of a run.  An execution's copy of its machine
+   shares the machine's list of executions (a copy of the list kept every
+   earlier execution alive, so none was ever released).
 4. The ASL parser (ANTLR's Python runtime) shares its prediction caches
    between parser instances and is not thread-safe: two executions starting
    at once could crash the parse and leave the run stuck.  Parsing is
@@ -77,7 +79,7 @@ upstream, and tests/functional/test_motofixes.py covers it
     dozen distinct expressions).
 
 All eleven are installed by :func:`install` (idempotent), after ``mock_aws``
-has started.
+has started, with :mod:`signalfire_local.itemstore` (items held compact).
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def install() -> None:
         _measure_new_items_once()
         _list_response_methods_once()
         _parse_update_expressions_once()
+        __import__("signalfire_local.itemstore").itemstore.install()  # items kept compact (itemstore.py)
         _INSTALLED = True
 
 
@@ -281,6 +284,20 @@ def _bound_finished_executions() -> None:
     # '_thread.RLock' object").  An execution is a record, not part of the
     # definition: the copy shares it.
     Execution.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+    # The copy each execution keeps of its machine also copied the machine's
+    # list of executions: execution N held the list of executions before it,
+    # each holding its own, so no execution was ever released (the bound
+    # below only pruned the machine's own list).  The copy shares that list.
+    from moto.stepfunctions.models import StateMachineInstance
+
+    def machine_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        for name, value in self.__dict__.items():
+            clone.__dict__[name] = value if name == "executions" else copy.deepcopy(value, memo)
+        return clone
+
+    StateMachineInstance.__deepcopy__ = machine_deepcopy  # type: ignore[attr-defined]
 
     start = StepFunctionsParserBackend.start_execution
     if getattr(start, "_signalfire_fixed", False):

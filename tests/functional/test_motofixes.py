@@ -154,6 +154,34 @@ def test_finished_executions_are_bounded(aws_env, monkeypatch):
         assert set(arns) >= {e["executionArn"] for e in kept}
 
 
+def test_executions_dropped_from_the_list_are_released(aws_env, monkeypatch):
+    """Each execution's copy of its machine used to copy the machine's list
+    of executions too, so every execution kept the ones before it alive."""
+    import gc
+
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    monkeypatch.setattr(motofixes, "FINISHED_EXECUTIONS_KEPT", 3)
+    with mock_aws(config=MOTO_SFN):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = _machine(sfn)
+        arns = []
+        for i in range(12):
+            arns.append(sfn.start_execution(stateMachineArn=arn, name=f"r{i}",
+                                            input=json.dumps({"id": i}))["executionArn"])
+            _wait(sfn, arns[-1:])
+        deadline = time.monotonic() + 30
+        alive = 12
+        while time.monotonic() < deadline:
+            gc.collect()
+            alive = sum(1 for o in gc.get_objects() if type(o) is Execution)
+            if alive <= 4:
+                break
+            time.sleep(0.1)
+        assert alive <= 4  # the 3 kept, and at most one a worker thread still holds
+        assert _wait(sfn, arns[-1:])[0]["status"] == "SUCCEEDED"
+
+
 # ---------------------------------------------------------------- queries by key
 
 

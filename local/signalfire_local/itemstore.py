@@ -1,0 +1,276 @@
+"""Compact item storage for moto's DynamoDB tables (`signalfire local` running for days).
+
+moto keeps each stored item as an ``Item`` whose every attribute, and every
+value nested in a map or list, is a ``DynamoType`` object with its own
+attribute dict: about 25 Python objects and 8 KB for one of signalfire's
+items, so the local stack grew by about 0.1 MB per new alert (12 items) and
+never stopped.  Here a table keeps each item as one ``bytes`` object (its
+attribute values, pickled and zlib-compressed) and hands moto an ``Item``
+built from it when moto reads the item.  moto still decides everything
+DynamoDB does (conditions, update expressions, transactions, queries): it
+only ever sees ``Item`` objects, built exactly as its own ``Item`` would be.
+
+How an item moves between the two forms:
+
+* A table's ``items`` (hash -> item, or hash -> {range -> item}) are
+  :class:`_Items` mappings.  Reading an item (``[]``, ``get``, ``values``,
+  ``items``) builds the ``Item``.  Inside a write call the built ``Item``
+  replaces the bytes in the mapping, so moto's in-place changes (an update
+  expression mutates ``Item.attrs``; a put, a transaction rollback or an
+  upsert stores a new ``Item``) land on the stored object, as in moto.
+* When a DynamoDB API call ends (every call runs under the local stack's
+  one DynamoDB lock) the items that call left as objects are compacted
+  again.  A read-only call (GetItem, Query, Scan, BatchGetItem,
+  TransactGetItems) builds throw-away ``Item`` objects and leaves the bytes
+  in place: moto never changes an item on a read.
+* Writes made outside an API call (replaying ``--data-dir`` at start,
+  tests touching moto's backend) are compacted once more than
+  ``LIVE_LIMIT`` of them wait, and at the next API call.
+
+Installed by :func:`signalfire_local.motofixes.install` (idempotent);
+tests/functional/test_itemstore.py checks every write path answers as moto
+alone does.  docs/local-mode.md, "Running for days", has the figures.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import zlib
+from collections import defaultdict
+from typing import Any
+
+#: Items built outside an API call that may wait before being compacted.
+LIVE_LIMIT = 1024
+#: zlib level for stored items (1: fastest; items are small, most of the gain is at level 1).
+ZLIB_LEVEL = 1
+
+#: DynamoDB actions that never change an item: the items they build are thrown
+#: away.  Any other action keeps what it builds until the call ends.
+READ_ACTIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable"})
+
+_INSTALLED = False
+_MISSING = object()
+_STATE = threading.local()  # .depth: API calls running on this thread; .read_only: the outermost is a read
+_LIVE: list[tuple[_Items, Any]] = []  # (mapping, key) holding a built Item since the last compaction
+_LIVE_LOCK = threading.Lock()
+
+
+def _plain(value: Any) -> Any:
+    """A ``DynamoType`` (or a wire value) as plain data ``DynamoType(...)`` rebuilds."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if not isinstance(value, DynamoType):
+        return value
+    kind = value.type
+    if kind == "M":
+        return {"M": {k: _plain(v) for k, v in value.value.items()}}
+    if kind == "L":
+        return {"L": [_plain(v) for v in value.value]}
+    return {kind: value.value}
+
+
+def encode(item: Any) -> bytes:
+    """An ``Item``'s attributes, compact."""
+    attrs = {name: _plain(value) for name, value in item.attrs.items()}
+    return zlib.compress(pickle.dumps(attrs, protocol=pickle.HIGHEST_PROTOCOL), ZLIB_LEVEL)
+
+
+def decode(blob: bytes, hash_key: Any, range_key: Any) -> Any:
+    """The ``Item`` moto stored, rebuilt from :func:`encode`'s bytes.  Its
+    size was checked when it was written, so it is not measured again."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    attrs = pickle.loads(zlib.decompress(blob))
+    item: Any = Item.__new__(Item)
+    item.hash_key = hash_key
+    item.range_key = range_key
+    built = LimitedSizeDict.__new__(LimitedSizeDict)
+    dict.__init__(built, ((k, DynamoType(v)) for k, v in attrs.items()))
+    item.attrs = built
+    return item
+
+
+def _in_call() -> bool:
+    return getattr(_STATE, "depth", 0) > 0
+
+
+class _Items(dict):  # type: ignore[type-arg]
+    """key -> item, each item held as bytes and built into an ``Item`` when read.
+
+    ``hash_key`` is the partition's hash key when the keys are range keys
+    (``None`` when the keys are hash keys of a table without a range key).
+    """
+
+    __slots__ = ("hash_key",)
+
+    def __init__(self, hash_key: Any = None) -> None:
+        super().__init__()
+        self.hash_key = hash_key
+
+    def _build(self, key: Any, blob: bytes) -> Any:
+        item = decode(blob, key, None) if self.hash_key is None else decode(blob, self.hash_key, key)
+        if not (_in_call() and getattr(_STATE, "read_only", False)):
+            dict.__setitem__(self, key, item)  # moto may change it in place: keep this one
+            _live(self, key)
+        return item
+
+    def __getitem__(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        return self._build(key, value) if type(value) is bytes else value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        value = dict.get(self, key, _MISSING)
+        if value is _MISSING:
+            return default
+        return self._build(key, value) if type(value) is bytes else value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        if type(value) is not bytes:
+            _live(self, key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        value = dict.pop(self, key, *default)
+        if type(value) is bytes:
+            hash_key, range_key = (key, None) if self.hash_key is None else (self.hash_key, key)
+            return decode(value, hash_key, range_key)
+        return value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[k] for k in list(dict.keys(self))]
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return [(k, self[k]) for k in list(dict.keys(self))]
+
+    def __iter__(self) -> Any:
+        return iter(list(dict.keys(self)))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def copy(self) -> _Items:
+        new = _Items(self.hash_key)
+        dict.update(new, dict.items(self))
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Items:
+        import copy
+
+        new = _Items(copy.deepcopy(self.hash_key, memo))
+        for key, value in dict.items(self):
+            dict.__setitem__(new, copy.deepcopy(key, memo),
+                             value if type(value) is bytes else encode(value))
+        return new
+
+    def __reduce__(self) -> Any:
+        return (_Items, (self.hash_key,), None, None, iter(dict.items(self)))
+
+
+class _Partitions(defaultdict):  # type: ignore[type-arg]
+    """A range-keyed table's ``items``: hash key -> :class:`_Items` of its range keys."""
+
+    def __missing__(self, key: Any) -> _Items:
+        partition = self[key] = _Items(key)
+        return partition
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Partitions:
+        import copy
+
+        new = _Partitions()
+        for key, value in dict.items(self):
+            dict.__setitem__(new, copy.deepcopy(key, memo), copy.deepcopy(value, memo))
+        return new
+
+    def __reduce__(self) -> Any:
+        return (_Partitions, (), None, None, iter(dict.items(self)))
+
+
+def _live(mapping: _Items, key: Any) -> None:
+    with _LIVE_LOCK:
+        _LIVE.append((mapping, key))
+        waiting = len(_LIVE)
+    if waiting > LIVE_LIMIT and not _in_call():
+        compact()
+
+
+def compact() -> int:
+    """Turn every item built since the last compaction back into bytes.
+    Called when no API call is between reading and writing an item (at the
+    end of each call, under the DynamoDB lock).  Returns how many it encoded."""
+    with _LIVE_LOCK:
+        pending = _LIVE[:]
+        _LIVE.clear()
+    done = 0
+    for mapping, key in pending:
+        value = dict.get(mapping, key, None)
+        if value is not None and type(value) is not bytes:
+            dict.__setitem__(mapping, key, encode(value))
+            done += 1
+    return done
+
+
+def compact_table(table: Any) -> None:
+    """Hold a table's items in the compact form (a new table, or one moto
+    replaced ``items`` of, e.g. restoring a backup)."""
+    items = table.items
+    if isinstance(items, _Partitions | _Items):
+        return
+    if table.range_key_attr is not None:
+        new: Any = _Partitions()
+        for hash_key, partition in items.items():
+            holder = new[hash_key]
+            for range_key, item in partition.items():
+                holder[range_key] = item
+    else:
+        new = _Items(None)
+        for hash_key, item in items.items():
+            new[hash_key] = item
+    table.items = new
+
+
+def install() -> None:
+    """Hold every new table's items compact, and compact again after every
+    DynamoDB API call, under the local stack's DynamoDB lock (the one that
+    makes each call atomic: no other call sees an item half-way)."""
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    from signalfire_local.stack import _DYNAMO_LOCK as lock
+
+    original_init = Table.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        original_init(self, *args, **kwargs)
+        compact_table(self)
+
+    Table.__init__ = __init__  # type: ignore[method-assign]
+
+    original_call = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            depth = getattr(_STATE, "depth", 0)
+            if depth == 0:
+                _STATE.read_only = self._get_action() in READ_ACTIONS
+            _STATE.depth = depth + 1
+            try:
+                return original_call(self)
+            finally:
+                _STATE.depth = depth
+                if depth == 0:
+                    _STATE.read_only = False
+                    compact()
+
+    call_action._signalfire_itemstore = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _INSTALLED = True
