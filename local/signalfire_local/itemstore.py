@@ -5,7 +5,8 @@ value nested in a map or list, is a ``DynamoType`` object with its own
 attribute dict: about 25 Python objects and 8 KB for one of signalfire's
 items, so the local stack grew by about 0.1 MB per new alert (12 items) and
 never stopped.  Here a table keeps each item as one ``bytes`` object (its
-attribute values, pickled and zlib-compressed) and hands moto an ``Item``
+attribute values, pickled and zlib-compressed with a preset dictionary
+learnt from the first items) and hands moto an ``Item``
 built from it when moto reads the item.  moto still decides everything
 DynamoDB does (conditions, update expressions, transactions, queries): it
 only ever sees ``Item`` objects, built exactly as its own ``Item`` would be.
@@ -44,6 +45,8 @@ from typing import Any
 LIVE_LIMIT = 1024
 #: zlib level for stored items (1: fastest; items are small, most of the gain is at level 1).
 ZLIB_LEVEL = 1
+#: How much of the first items stored becomes the preset dictionary (zlib's window: 32 KB).
+DICTIONARY_BYTES = 32 * 1024
 
 #: DynamoDB actions that never change an item: the items they build are thrown
 #: away.  Any other action keeps what it builds until the call ends.
@@ -70,10 +73,57 @@ def _plain(value: Any) -> Any:
     return {kind: value.value}
 
 
+class _Dictionary:
+    """A zlib preset dictionary made of the first items stored.
+
+    Items compressed one by one gain little (a 900-byte item to 500): what
+    repeats is across items (attribute names, key prefixes, enum values).
+    Once ``DICTIONARY_BYTES`` of items have been seen they become the preset
+    dictionary of every later item (a third of the size again, for about
+    35 us more per item).  The dictionary never changes after that, so a
+    blob's first byte (0: plain zlib, 1: with the dictionary) says how to
+    read it.
+    """
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+        self._samples: list[bytes] = []
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    def compress(self, raw: bytes) -> bytes:
+        data = self.data
+        if data is None:
+            self._learn(raw)
+            return b"\x00" + zlib.compress(raw, ZLIB_LEVEL)
+        packer = zlib.compressobj(ZLIB_LEVEL, zdict=data)
+        return b"\x01" + packer.compress(raw) + packer.flush()
+
+    def decompress(self, blob: bytes) -> bytes:
+        if blob[0] == 0:
+            return zlib.decompress(blob[1:])
+        assert self.data is not None
+        unpacker = zlib.decompressobj(zdict=self.data)
+        return unpacker.decompress(blob[1:]) + unpacker.flush()
+
+    def _learn(self, raw: bytes) -> None:
+        with self._lock:
+            if self.data is not None:
+                return
+            self._samples.append(raw)
+            self._seen += len(raw)
+            if self._seen >= DICTIONARY_BYTES:
+                self.data = b"".join(self._samples)[-DICTIONARY_BYTES:]
+                self._samples = []
+
+
+DICTIONARY = _Dictionary()
+
+
 def encode(item: Any) -> bytes:
     """An ``Item``'s attributes, compact."""
     attrs = {name: _plain(value) for name, value in item.attrs.items()}
-    return zlib.compress(pickle.dumps(attrs, protocol=pickle.HIGHEST_PROTOCOL), ZLIB_LEVEL)
+    return DICTIONARY.compress(pickle.dumps(attrs, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def decode(blob: bytes, hash_key: Any, range_key: Any) -> Any:
@@ -81,7 +131,7 @@ def decode(blob: bytes, hash_key: Any, range_key: Any) -> Any:
     size was checked when it was written, so it is not measured again."""
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
-    attrs = pickle.loads(zlib.decompress(blob))
+    attrs = pickle.loads(DICTIONARY.decompress(blob))
     item: Any = Item.__new__(Item)
     item.hash_key = hash_key
     item.range_key = range_key

@@ -11,6 +11,7 @@ answers, errors, reads and GSI queries must match.
 from __future__ import annotations
 
 import gc
+import zlib
 from collections import defaultdict
 from typing import Any
 
@@ -42,7 +43,11 @@ def _moto_table(name: str) -> Any:
 
 
 @pytest.fixture
-def twins(aws_env):
+def twins(aws_env, monkeypatch):
+    # a fresh preset dictionary, learnt from the first 2 KB: items are stored
+    # both ways (before it is learnt, and with it) in each test
+    monkeypatch.setattr(itemstore, "DICTIONARY_BYTES", 2048)
+    monkeypatch.setattr(itemstore, "DICTIONARY", itemstore._Dictionary())
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         _create(client, COMPACT)
@@ -273,6 +278,9 @@ def test_stored_items_are_bytes_not_an_object_per_attribute(twins):
     assert grown[COMPACT] <= 200 * 3
     stored = [v for partition in dict.values(_moto_table(COMPACT).items) for v in dict.values(partition)]
     assert len(stored) == 200 and all(type(v) is bytes for v in stored)
+    assert itemstore.DICTIONARY.data is not None and stored[-1][0] == 1  # the later ones with the dictionary
+    raw = itemstore.DICTIONARY.decompress(stored[-1])
+    assert len(stored[-1]) < len(zlib.compress(raw, 1)) / 2  # what the dictionary is for
     assert client.get_item(TableName=COMPACT, Key=_key("p0", "1"))["Item"]["a0"] == {"S": "x"}
 
 
