@@ -56,6 +56,7 @@ _INSTALLED = False
 _MISSING = object()
 _STATE = threading.local()  # .depth: API calls running on this thread; .read_only: the outermost is a read
 _LIVE: list[tuple[_Items, Any]] = []  # (mapping, key) holding a built Item since the last compaction
+_EMPTIED: list[_Items] = []  # partitions that were empty at some point since the last compaction
 _LIVE_LOCK = threading.Lock()
 
 
@@ -149,14 +150,16 @@ class _Items(dict):  # type: ignore[type-arg]
     """key -> item, each item held as bytes and built into an ``Item`` when read.
 
     ``hash_key`` is the partition's hash key when the keys are range keys
-    (``None`` when the keys are hash keys of a table without a range key).
+    (``None`` when the keys are hash keys of a table without a range key),
+    and ``owner`` the table's mapping of partitions holding it.
     """
 
-    __slots__ = ("hash_key",)
+    __slots__ = ("hash_key", "owner")
 
-    def __init__(self, hash_key: Any = None) -> None:
+    def __init__(self, hash_key: Any = None, owner: _Partitions | None = None) -> None:
         super().__init__()
         self.hash_key = hash_key
+        self.owner = owner
 
     def _build(self, key: Any, blob: bytes) -> Any:
         item = decode(blob, key, None) if self.hash_key is None else decode(blob, self.hash_key, key)
@@ -182,6 +185,8 @@ class _Items(dict):  # type: ignore[type-arg]
 
     def pop(self, key: Any, *default: Any) -> Any:
         value = dict.pop(self, key, *default)
+        if self.owner is not None and not self:
+            _emptied(self)
         if type(value) is bytes:
             hash_key, range_key = (key, None) if self.hash_key is None else (self.hash_key, key)
             return decode(value, hash_key, range_key)
@@ -213,33 +218,46 @@ class _Items(dict):  # type: ignore[type-arg]
     def __deepcopy__(self, memo: dict[int, Any]) -> _Items:
         import copy
 
-        new = _Items(copy.deepcopy(self.hash_key, memo))
+        new = _Items(copy.deepcopy(self.hash_key, memo), memo.get(id(self.owner)))
         for key, value in dict.items(self):
             dict.__setitem__(new, copy.deepcopy(key, memo),
                              value if type(value) is bytes else encode(value))
         return new
 
     def __reduce__(self) -> Any:
-        return (_Items, (self.hash_key,), None, None, iter(dict.items(self)))
+        return (_Items, (self.hash_key, self.owner), None, None, iter(dict.items(self)))
 
 
 class _Partitions(defaultdict):  # type: ignore[type-arg]
-    """A range-keyed table's ``items``: hash key -> :class:`_Items` of its range keys."""
+    """A range-keyed table's ``items``: hash key -> :class:`_Items` of its range keys.
+
+    moto's ``defaultdict(dict)`` kept an empty partition for every hash key
+    ever read (a GetItem of a missing key creates one) or emptied: those
+    are dropped when the call that left them ends (an empty partition
+    answers nothing: no read, query, scan or count sees it).
+    """
 
     def __missing__(self, key: Any) -> _Items:
-        partition = self[key] = _Items(key)
+        partition = self[key] = _Items(key, self)
+        _emptied(partition)  # empty until an item is put in it
         return partition
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _Partitions:
         import copy
 
         new = _Partitions()
+        memo[id(self)] = new
         for key, value in dict.items(self):
             dict.__setitem__(new, copy.deepcopy(key, memo), copy.deepcopy(value, memo))
         return new
 
     def __reduce__(self) -> Any:
         return (_Partitions, (), None, None, iter(dict.items(self)))
+
+
+def _emptied(partition: _Items) -> None:
+    with _LIVE_LOCK:
+        _EMPTIED.append(partition)
 
 
 def _live(mapping: _Items, key: Any) -> None:
@@ -257,6 +275,12 @@ def compact() -> int:
     with _LIVE_LOCK:
         pending = _LIVE[:]
         _LIVE.clear()
+        emptied = _EMPTIED[:]
+        _EMPTIED.clear()
+    for partition in emptied:
+        owner = partition.owner
+        if not partition and owner is not None and dict.get(owner, partition.hash_key) is partition:
+            dict.__delitem__(owner, partition.hash_key)
     done = 0
     for mapping, key in pending:
         value = dict.get(mapping, key, None)
@@ -275,9 +299,8 @@ def compact_table(table: Any) -> None:
     if table.range_key_attr is not None:
         new: Any = _Partitions()
         for hash_key, partition in items.items():
-            holder = new[hash_key]
             for range_key, item in partition.items():
-                holder[range_key] = item
+                new[hash_key][range_key] = item
     else:
         new = _Items(None)
         for hash_key, item in items.items():
