@@ -58,6 +58,7 @@ _STATE = threading.local()  # .depth: API calls running on this thread; .read_on
 _LIVE: list[tuple[_Items, Any]] = []  # (mapping, key) holding a built Item since the last compaction
 _EMPTIED: list[_Items] = []  # partitions that were empty at some point since the last compaction
 _LIVE_LOCK = threading.Lock()
+_CALL_LOCK: Any = None  # the lock every DynamoDB API call runs under (set by install)
 
 
 def _plain(value: Any) -> Any:
@@ -264,8 +265,14 @@ def _live(mapping: _Items, key: Any) -> None:
     with _LIVE_LOCK:
         _LIVE.append((mapping, key))
         waiting = len(_LIVE)
-    if waiting > LIVE_LIMIT and not _in_call():
-        compact()
+    lock = _CALL_LOCK
+    # Outside any call only, and never under another thread's call (whose
+    # items moto may still be changing): that call compacts them as it ends.
+    if waiting > LIVE_LIMIT and not _in_call() and lock is not None and lock.acquire(blocking=False):
+        try:
+            compact()
+        finally:
+            lock.release()
 
 
 def compact() -> int:
@@ -312,13 +319,15 @@ def install() -> None:
     """Hold every new table's items compact, and compact again after every
     DynamoDB API call, under the local stack's DynamoDB lock (the one that
     makes each call atomic: no other call sees an item half-way)."""
-    global _INSTALLED
+    global _INSTALLED, _CALL_LOCK
     if _INSTALLED:
         return
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     from signalfire_local.stack import _DYNAMO_LOCK as lock
+
+    _CALL_LOCK = lock
 
     original_init = Table.__init__
 
