@@ -338,21 +338,32 @@ def install() -> None:
     Table.__init__ = __init__  # type: ignore[method-assign]
 
     original_call = DynamoHandler.call_action
+    # The local stack's own wrapper (stack._serialize_dynamodb) takes the
+    # lock itself, after letting the API go first (priority.py): taking it
+    # here, around that wait, would make a request wait behind a pipeline
+    # call that is standing aside for it.  Under that wrapper the lock is
+    # taken only to compact; without it (bare moto), around the whole call.
+    locked_inside = getattr(original_call, "_signalfire_locked", False)
 
     def call_action(self: Any) -> Any:
-        with lock:
-            depth = getattr(_STATE, "depth", 0)
-            if depth == 0:
-                _STATE.read_only = self._get_action() in READ_ACTIONS
-            _STATE.depth = depth + 1
-            try:
+        depth = getattr(_STATE, "depth", 0)
+        if depth == 0:
+            _STATE.read_only = self._get_action() in READ_ACTIONS
+        _STATE.depth = depth + 1
+        try:
+            if locked_inside:
                 return original_call(self)
-            finally:
-                _STATE.depth = depth
-                if depth == 0:
-                    _STATE.read_only = False
+            with lock:
+                return original_call(self)
+        finally:
+            _STATE.depth = depth
+            if depth == 0:
+                _STATE.read_only = False
+                with lock:
                     compact()
 
     call_action._signalfire_itemstore = True  # type: ignore[attr-defined]
+    # already journaled and locked inside: stack._serialize_dynamodb must not wrap it again
+    call_action._signalfire_locked = locked_inside  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     _INSTALLED = True
