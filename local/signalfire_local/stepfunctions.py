@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import re
 import threading
 import time
@@ -234,6 +235,35 @@ def create_state_machine(spec_or_path: Mapping[str, Any] | str | Path,
 RUNNING_EXECUTIONS = 4
 _SLOTS: threading.Semaphore | None = None
 _HELD = threading.local()
+#: Started executions waiting for their turn: no thread until they have one.
+_WAITING: queue.SimpleQueue[Any] = queue.SimpleQueue()
+_DISPATCHER: list[threading.Thread] = []
+_DISPATCHER_LOCK = threading.Lock()
+
+
+def _dispatch(start: Callable[[Any], None]) -> None:
+    """Give each waiting execution its thread when a turn is free, in start order."""
+    while True:
+        worker = _WAITING.get()
+        slots = _SLOTS
+        if slots is not None:
+            slots.acquire()
+        worker._signalfire_turn = slots
+        try:
+            start(worker)
+        except Exception:  # noqa: BLE001 - no thread for it: give the turn back; the reconciler sees the run stall
+            if slots is not None:
+                slots.release()
+            traceback.print_exc()
+
+
+def _queue_for_a_turn(worker: Any, start: Callable[[Any], None]) -> None:
+    with _DISPATCHER_LOCK:
+        if not _DISPATCHER or not _DISPATCHER[0].is_alive():
+            thread = threading.Thread(target=_dispatch, args=(start,), name="execution-turns", daemon=True)
+            _DISPATCHER[:] = [thread]
+            thread.start()
+    _WAITING.put(worker)
 
 
 class _SleepOutsideSlot:
@@ -267,7 +297,9 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     the rest waiting their turn (in start order), the API threads keep most
     of the interpreter and runs drain at a steady pace.  An execution gives
     its turn away while a Retry back-off sleeps; a StopExecution that arrives
-    while it waits stops it as soon as it starts (ABORTED, as on AWS).
+    while it waits stops it as soon as it starts (ABORTED, as on AWS).  A
+    waiting execution is a queue entry, not a thread: under a sustained storm
+    the backlog costs its records, not a thread and a stack each.
     """
     global _SLOTS
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -281,18 +313,25 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     make_env = ExecutionWorker._get_evaluation_environment
     stop = ExecutionWorker.stop
     eval_body = Program._eval_body
+    start_thread = ExecutionWorker.start
+
+    def start_worker(self: Any) -> None:
+        if _SLOTS is None:
+            start_thread(self)
+        else:
+            _queue_for_a_turn(self, start_thread)
 
     def _execution_logic(self: Any) -> None:
-        slots = _SLOTS
-        if slots is None:
+        turn = getattr(self, "_signalfire_turn", None)  # given by the dispatcher with the thread
+        if turn is None:
             logic(self)
             return
-        with slots:
-            _HELD.slots = slots
-            try:
-                logic(self)
-            finally:
-                _HELD.slots = None
+        _HELD.slots = turn
+        try:
+            logic(self)
+        finally:
+            _HELD.slots = None
+            turn.release()
 
     def _get_evaluation_environment(self: Any) -> Any:
         env: Any = make_env(self)
@@ -321,6 +360,7 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
 
     _execution_logic._signalfire_turns = True  # type: ignore[attr-defined]
     ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
+    ExecutionWorker.start = start_worker  # type: ignore[method-assign]
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
     ExecutionWorker.stop = stop_worker  # type: ignore[method-assign]
     Program._eval_body = _eval_body  # type: ignore[method-assign]

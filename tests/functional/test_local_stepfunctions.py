@@ -169,6 +169,8 @@ def test_at_most_the_limit_of_executions_evaluate_at_once(turns):
         time.sleep(0.3)  # a third execution, if it could start, would be inside by now
         assert len(inside) == 2
         assert [sfn.describe_execution(executionArn=a)["status"] for a in arns] == ["RUNNING"] * 5  # started, waiting
+        evaluating = [t for t in threading.enumerate() if t.name.endswith("(_execution_logic)")]
+        assert len(evaluating) == 2  # the three waiting ones are queue entries, not threads
         gate.set()
         done = _wait_all(sfn, arns)
     assert [d["status"] for d in done] == ["SUCCEEDED"] * 5
