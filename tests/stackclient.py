@@ -19,6 +19,16 @@ import httpx
 _seq = itertools.count()
 T = TypeVar("T")
 
+#: The stages each built-in preset runs, in order (one table for the e2e and in-process suites).
+PRESET_STAGES = {
+    "local-monitor": ["CHECK", "NOTIFY"],
+    "local-smart": ["CHECK", "ANALYZE", "NOTIFY"],
+    "direct": ["NOTIFY"],
+    "health-checked": ["CHECK", "NOTIFY"],
+    "ai-analyzed": ["ANALYZE", "NOTIFY"],
+    "full": ["CHECK", "ANALYZE", "NOTIFY"],
+}
+
 
 class Stack(Protocol):
     url: str

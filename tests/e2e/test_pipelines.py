@@ -8,18 +8,11 @@ docs/testing.md)."""
 from __future__ import annotations
 
 import pytest
-from stackclient import create_pipeline, fire, outbox_for, wait_outcome, wait_run
+from stackclient import PRESET_STAGES, create_pipeline, fire, outbox_for, wait_outcome, wait_run
 
 pytestmark = pytest.mark.e2e
 
-PRESETS = {
-    "local-monitor": ["CHECK", "NOTIFY"],
-    "local-smart": ["CHECK", "ANALYZE", "NOTIFY"],
-    "direct": ["NOTIFY"],
-    "health-checked": ["CHECK", "NOTIFY"],
-    "ai-analyzed": ["ANALYZE", "NOTIFY"],
-    "full": ["CHECK", "ANALYZE", "NOTIFY"],
-}
+PRESETS = PRESET_STAGES
 
 
 def test_every_preset_end_to_end(local):

@@ -23,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from stackclient import PRESET_STAGES, until
 
 from signalfire_local import stepfunctions
 from signalfire_local.template import Function
@@ -136,13 +137,11 @@ def _start_toys(handler, count: int, definition: dict | None = None) -> tuple[An
 
 
 def _wait_all(sfn, arns: list[str]) -> list[dict]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def finished() -> list[dict] | None:
         found = [sfn.describe_execution(executionArn=a) for a in arns]
-        if all(d["status"] != "RUNNING" for d in found):
-            return found
-        time.sleep(0.05)
-    raise AssertionError("executions did not finish")
+        return found if all(d["status"] != "RUNNING" for d in found) else None
+
+    return until(finished, timeout=30, what="executions to finish", every=0.05)
 
 
 def test_at_most_the_limit_of_executions_evaluate_at_once(turns):
@@ -163,9 +162,7 @@ def test_at_most_the_limit_of_executions_evaluate_at_once(turns):
 
     with mock_aws(config=MOTO_CONFIG):
         sfn, arns = _start_toys(handler, 5)
-        deadline = time.monotonic() + 10
-        while len(inside) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        until(lambda: len(inside) >= 2, timeout=10, what="two executions inside", every=0.02)
         time.sleep(0.3)  # a third execution, if it could start, would be inside by now
         assert len(inside) == 2
         assert [sfn.describe_execution(executionArn=a)["status"] for a in arns] == ["RUNNING"] * 5  # started, waiting
@@ -215,9 +212,7 @@ def test_a_stop_while_waiting_aborts_the_execution_when_its_turn_comes(turns):
 
     with mock_aws(config=MOTO_CONFIG):
         sfn, arns = _start_toys(handler, 3)
-        deadline = time.monotonic() + 10
-        while len(ran) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        until(lambda: len(ran) >= 2, timeout=10, what="two executions running", every=0.02)
         waiting = next(a for i, a in enumerate(arns) if i not in ran)
         sfn.stop_execution(executionArn=waiting, error="Stopped", cause="by the test")
         gate.set()
@@ -342,14 +337,7 @@ def sf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         services.reset()
 
 
-PRESETS = {
-    "local-monitor": ["CHECK", "NOTIFY"],
-    "local-smart": ["CHECK", "ANALYZE", "NOTIFY"],
-    "direct": ["NOTIFY"],
-    "health-checked": ["CHECK", "NOTIFY"],
-    "ai-analyzed": ["ANALYZE", "NOTIFY"],
-    "full": ["CHECK", "ANALYZE", "NOTIFY"],
-}
+PRESETS = PRESET_STAGES
 
 
 def test_full_preset_end_to_end(sf):
