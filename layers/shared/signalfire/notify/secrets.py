@@ -24,6 +24,7 @@ from typing import Any
 
 from signalfire.errors import ConfigurationError, TransientError
 from signalfire.redaction import MASK as REDACTION_MASK
+from signalfire.settings import get_settings
 
 MASK = REDACTION_MASK  # one mask for every secret shown (signalfire/redaction.py)
 _KINDS = ("ssm", "secretsmanager")
@@ -86,7 +87,7 @@ def read_parameter(name: str, *, max_age: int) -> str:
 
 
 def _fetch(kind: str, name: str) -> str:
-    max_age = int(os.environ.get("SIGNALFIRE_SECRET_CACHE_SECONDS", "300") or 300)
+    max_age = get_settings().secret_cache_seconds
     if kind == "ssm":
         return str(_provider(kind).get(name, decrypt=True, max_age=max_age))
     secret_name, _, field = name.partition("#")
