@@ -154,3 +154,26 @@ def test_repeated_group_costs_one_batch_read_and_no_write(moto_stack, dynamodb_c
     again = webhook(group).json
     assert again["alerts_unchanged"] == 12 and again["run_ids"] == []
     assert dynamodb_calls.calls == ["BatchGetItem"]
+
+
+def test_a_new_alert_costs_these_dynamodb_calls_and_no_more(moto_stack, dynamodb_calls):
+    """The exact calls of the new-alert path (docs/cost.md): each cut call has
+    an assertion here that fails if it comes back."""
+    body = webhook(am_group(alerts=[am_alert("CostProbe", "web-1")])).json
+    assert body["incidents_created"] == 1 and len(body["run_ids"]) == 1
+    assert dynamodb_calls.calls == EXPECTED_NEW_ALERT_CALLS, dynamodb_calls.calls
+    assert "PutItem" not in dynamodb_calls.calls, "the ingest output and stage go in one BatchWriteItem"
+    run = api("GET", f"/runs/{body['run_ids'][0]}").json
+    assert [s["node_id"] for s in run["stages"]][:1] == ["ingest"]
+
+
+EXPECTED_NEW_ALERT_CALLS = [
+    "GetItem",             # the alert (absent)
+    "GetItem",             # the group's OPEN pointer (absent)
+    "TransactWriteItems",  # alert + history + incident + pointer + link + PENDING run
+    "GetItem",             # the run
+    "UpdateItem",          # claim + pipeline
+    "BatchWriteItem",      # ingest output + ingest stage
+    "UpdateItem",          # INGESTED
+    "UpdateItem",          # the alert's owed runs cleared
+]

@@ -188,13 +188,14 @@ class RunLauncher:
         if outcome is not None:
             result.update(outcome.result.model_dump())
             result["alerts"] = [a.model_dump(mode="json") for a in outcome.alerts if a.incident_id == run.incident_id]
-        ref = self.runs.put_output(run.run_id, -1, "ingest", "ingest", result)
         now = utcnow()
-        self.runs.put_stage(StageExecution(
+        stage = StageExecution(
             run_id=run.run_id, trace_id=run.trace_id, index=-1, node_id="ingest", node_type="ingest", stage="INGEST",
-            status=StageStatus.SUCCEEDED, attempt=1, idempotency_key=f"{run.run_id}:ingest:1", output_ref=ref,
+            status=StageStatus.SUCCEEDED, attempt=1, idempotency_key=f"{run.run_id}:ingest:1",
+            output_ref=self.runs.output_ref(run.run_id, -1, "ingest"),
             output_snapshot={k: v for k, v in result.items() if k != "alerts"}, started_at=run.created_at,
-            completed_at=now, duration_ms=round((now - run.created_at).total_seconds() * 1000, 1)))
+            completed_at=now, duration_ms=round((now - run.created_at).total_seconds() * 1000, 1))
+        self.runs.put_output(run.run_id, -1, "ingest", "ingest", result, stage=stage)  # one BatchWriteItem
 
     def start_execution(self, run: PipelineRun, index: int, name: str,
                         outputs: dict[str, str] | None = None) -> None:

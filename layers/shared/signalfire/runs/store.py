@@ -57,7 +57,10 @@ class RunStore(ABC):
     def stages(self, run_id: str) -> list[StageExecution]: ...
 
     @abstractmethod
-    def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any]) -> str: ...
+    def put_output(self, run_id: str, index: int, node_id: str, node_type: str, output: dict[str, Any],
+                   stage: StageExecution | None = None) -> str:
+        """Store a stage's output (and, with ``stage``, its finished
+        StageExecution, in the same round trip); returns its reference."""
 
     @abstractmethod
     def get_outputs(self, refs: dict[str, str]) -> dict[str, dict[str, Any]]: ...

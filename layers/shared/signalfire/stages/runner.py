@@ -284,11 +284,11 @@ def _record_success(at: _Attempt, record: StageExecution, outcome: StageOutcome,
     """Record: the output (claim check), the finished StageExecution and the
     run's progress.  Returns the output's reference."""
     req, runs = at.req, services.run_store()
-    ref = runs.put_output(req.run_id, req.index, at.node_id, at.node_type, outcome.output)
-    runs.put_stage(record.model_copy(update={
+    ref = runs.output_ref(req.run_id, req.index, at.node_id)
+    runs.put_output(req.run_id, req.index, at.node_id, at.node_type, outcome.output, stage=record.model_copy(update={
         "status": StageStatus.SKIPPED if outcome.skipped else StageStatus.SUCCEEDED, "completed_at": utcnow(),
         "duration_ms": round(duration, 1), "output_ref": ref, "output_snapshot": snapshot(outcome.output),
-    }))
+    }))  # the output and the finished StageExecution in one BatchWriteItem
     fields: dict[str, Any] = {**outcome.run_fields, "last_completed_index": req.index}
     if not outcome.skipped:
         progress = STATUS_AFTER.get(at.stage, at.run.progress_status)

@@ -7,6 +7,8 @@ retries), a lost condition becomes :class:`ConditionFailed`.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -36,6 +38,14 @@ _TRANSIENT = {
     "TransactionConflictException",
     "LimitExceededException",
 }
+
+
+#: BatchWriteItem: how often unprocessed items are sent, and the back-off between
+#: tries ("full jitter": a random wait up to min(cap, base * 2**attempt) seconds).
+BATCH_ATTEMPTS = 8
+BATCH_BACKOFF_BASE = 0.025
+BATCH_BACKOFF_CAP = 1.0
+_sleep = time.sleep  # the tests replace it to count and skip the waits
 
 
 class Page:
@@ -118,12 +128,18 @@ class DynamoTable:
         return found
 
     def batch_put(self, items: list[dict[str, Any]]) -> None:
-        """Put ``items`` (not atomically), 25 a call, retrying what DynamoDB
-        leaves unprocessed.  For idempotent writes that need no condition."""
+        """Put ``items`` (not atomically), 25 a call: each item costs the WCU a
+        PutItem would, the round trips are fewer.  For idempotent writes that
+        need no condition.  What DynamoDB leaves unprocessed (throttling) is
+        sent again after an exponential, jittered back-off, as AWS asks of
+        BatchWriteItem callers; StoreUnavailableError (503, the sender retries)
+        when it is still unwritten after :data:`BATCH_ATTEMPTS` tries."""
         for start in range(0, len(items), 25):
             request: dict[str, Any] = {self.table_name: [
                 {"PutRequest": {"Item": serialize_item(i)}} for i in items[start:start + 25]]}
-            for _ in range(8):
+            for attempt in range(BATCH_ATTEMPTS):
+                if attempt:
+                    _sleep(random.uniform(0, min(BATCH_BACKOFF_CAP, BATCH_BACKOFF_BASE * 2 ** attempt)))
                 with self._errors():
                     resp = self.client.batch_write_item(RequestItems=request)
                 request = resp.get("UnprocessedItems") or {}
