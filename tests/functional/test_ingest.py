@@ -163,6 +163,7 @@ def test_a_new_alert_costs_these_dynamodb_calls_and_no_more(moto_stack, dynamodb
     assert body["incidents_created"] == 1 and len(body["run_ids"]) == 1
     assert dynamodb_calls.calls == EXPECTED_NEW_ALERT_CALLS, dynamodb_calls.calls
     assert "PutItem" not in dynamodb_calls.calls, "the ingest output and stage go in one BatchWriteItem"
+    assert dynamodb_calls.calls.count("GetItem") == 2, "the run just written is not read back"
     run = api("GET", f"/runs/{body['run_ids'][0]}").json
     assert [s["node_id"] for s in run["stages"]][:1] == ["ingest"]
 
@@ -171,9 +172,43 @@ EXPECTED_NEW_ALERT_CALLS = [
     "GetItem",             # the alert (absent)
     "GetItem",             # the group's OPEN pointer (absent)
     "TransactWriteItems",  # alert + history + incident + pointer + link + PENDING run
-    "GetItem",             # the run
     "UpdateItem",          # claim + pipeline
     "BatchWriteItem",      # ingest output + ingest stage
     "UpdateItem",          # INGESTED
     "UpdateItem",          # the alert's owed runs cleared
 ]
+
+
+def _ingest_only(body: dict):
+    """A generic webhook through ingest alone (as the handler does before it starts runs)."""
+    from signalfire import services
+    from signalfire.alerts.drivers import parse_webhook
+    from signalfire.alerts.ingest import IngestService
+
+    launcher = services.launcher()
+    outcome = IngestService(services.alert_store()).process(parse_webhook(body, "generic"),
+                                                           launcher.pipeline_for("generic", None))
+    return launcher, outcome
+
+
+def _count_starts(launcher) -> list[str]:
+    names: list[str] = []
+    launcher.sfn.meta.events.register("before-parameter-build.sfn.StartExecution",
+                                      lambda params, **_: names.append(params["name"]))
+    return names
+
+
+def test_a_run_another_starter_started_first_is_not_started_again(moto_stack):
+    """The launcher starts the run its own transaction wrote without reading
+    it back; if another starter (a duplicate delivery, the reconciler) got
+    there first, the conditional claim refuses the stale copy."""
+    launcher, outcome = _ingest_only({"name": "RaceProbe", "severity": "critical", "labels": {"host": "h1"}})
+    (run_id,) = outcome.owed_run_ids
+    starts = _count_starts(launcher)
+    assert launcher.start_owed(run_id) is True  # the other starter: reads it, claims it, starts it
+    assert launcher.start_for(outcome) == [run_id]  # ours, from what it wrote: reported, not started again
+    assert starts == [run_id]
+    from signalfire import services
+
+    assert services.run_store().get_run(run_id).status.value == "INGESTED"
+    assert services.alert_store().get_alert(outcome.owed[0].alert_id).owed_runs == []

@@ -86,6 +86,9 @@ class IngestOutcome(BaseModel):
     alerts: list[AlertChange] = Field(default_factory=list)
     incidents: list[IncidentChange] = Field(default_factory=list)
     owed: list[OwedRuns] = Field(default_factory=list)
+    #: the PENDING run records this webhook's transactions wrote, as written: the
+    #: launcher starts them without reading them back (docs/cost.md)
+    written: dict[str, PipelineRun] = Field(default_factory=dict, exclude=True)
 
     @property
     def owed_run_ids(self) -> list[str]:
@@ -246,6 +249,7 @@ class IngestService:
                                           history=history, join=join, leave=leave, escalate=escalate, owed=owed))
         # Written: only now does the outcome say so (a lost race left no trace).
         self._count(outcome, old, event, join, changes)
+        outcome.written.update((run.run_id, run) for run in owed)
         if owed_ids:
             outcome.owed.append(OwedRuns(alert_id=aid, version=alert.version, run_ids=owed_ids))
         return _change(alert, event.value)

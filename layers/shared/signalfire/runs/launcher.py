@@ -106,10 +106,15 @@ class RunLauncher:
 
     def start_owed(self, run_id: str, outcome: IngestOutcome | None = None) -> bool:
         """Start the owed (PENDING) run ``run_id``.  True when it is started
-        (now or before); False when another starter holds its lease."""
-        run = self.runs.get_run(run_id)
-        if run.status != RunStatus.PENDING:
-            return True
+        (now or before); False when another starter holds its lease.  A run
+        this webhook's own transaction just wrote (``outcome.written``) is not
+        read back: it is PENDING as written, and the conditional claim below
+        refuses it if another starter got there first."""
+        run = outcome.written.get(run_id) if outcome is not None else None
+        if run is None:  # owed by an earlier delivery, or the reconciler / resume asking
+            run = self.runs.get_run(run_id)
+            if run.status != RunStatus.PENDING:
+                return True
         try:
             name = run.pipeline_name or resolve_pipeline_name(run.source, None, self.settings)
             definition, nodes = self._load(name)
