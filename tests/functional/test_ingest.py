@@ -164,6 +164,7 @@ def test_a_new_alert_costs_these_dynamodb_calls_and_no_more(moto_stack, dynamodb
     assert dynamodb_calls.calls == EXPECTED_NEW_ALERT_CALLS, dynamodb_calls.calls
     assert "PutItem" not in dynamodb_calls.calls, "the ingest output and stage go in one BatchWriteItem"
     assert dynamodb_calls.calls.count("GetItem") == 2, "the run just written is not read back"
+    assert dynamodb_calls.calls.count("UpdateItem") == 2, "no claim write: the run is born claimed"
     run = api("GET", f"/runs/{body['run_ids'][0]}").json
     assert [s["node_id"] for s in run["stages"]][:1] == ["ingest"]
 
@@ -171,24 +172,27 @@ def test_a_new_alert_costs_these_dynamodb_calls_and_no_more(moto_stack, dynamodb
 EXPECTED_NEW_ALERT_CALLS = [
     "GetItem",             # the alert (absent)
     "GetItem",             # the group's OPEN pointer (absent)
-    "TransactWriteItems",  # alert + history + incident + pointer + link + PENDING run
-    "UpdateItem",          # claim + pipeline
+    "TransactWriteItems",  # alert + history + incident + pointer + link + PENDING run (claimed, with its pipeline)
     "BatchWriteItem",      # ingest output + ingest stage
     "UpdateItem",          # INGESTED
     "UpdateItem",          # the alert's owed runs cleared
 ]
 
 
-def _ingest_only(body: dict):
-    """A generic webhook through ingest alone (as the handler does before it starts runs)."""
+def _ingest_only(body: dict, *, planned: bool = True):
+    """A generic webhook through ingest alone, as the webhook does before it
+    starts runs (``planned``: its runs are born claimed, with their pipeline)
+    or as a check-in does (not)."""
     from signalfire import services
     from signalfire.alerts.drivers import parse_webhook
     from signalfire.alerts.ingest import IngestService
 
     launcher = services.launcher()
-    outcome = IngestService(services.alert_store()).process(parse_webhook(body, "generic"),
-                                                           launcher.pipeline_for("generic", None))
-    return launcher, outcome
+    ingest = IngestService(services.alert_store())
+    parsed = parse_webhook(body, "generic")
+    if planned:
+        return launcher, ingest.process(parsed, plan=launcher.plan_for("generic", None))
+    return launcher, ingest.process(parsed, launcher.pipeline_for("generic", None))
 
 
 def _count_starts(launcher) -> list[str]:
@@ -199,16 +203,72 @@ def _count_starts(launcher) -> list[str]:
 
 
 def test_a_run_another_starter_started_first_is_not_started_again(moto_stack):
-    """The launcher starts the run its own transaction wrote without reading
-    it back; if another starter (a duplicate delivery, the reconciler) got
-    there first, the conditional claim refuses the stale copy."""
-    launcher, outcome = _ingest_only({"name": "RaceProbe", "severity": "critical", "labels": {"host": "h1"}})
+    """Runs not born claimed (a check-in's): the launcher starts the run its
+    own transaction wrote without reading it back; if another starter (a
+    duplicate delivery, the reconciler) got there first, the conditional
+    claim refuses the stale copy."""
+    from signalfire import services
+
+    launcher, outcome = _ingest_only({"name": "RaceProbe", "severity": "critical", "labels": {"host": "h1"}},
+                                     planned=False)
     (run_id,) = outcome.owed_run_ids
     starts = _count_starts(launcher)
     assert launcher.start_owed(run_id) is True  # the other starter: reads it, claims it, starts it
     assert launcher.start_for(outcome) == [run_id]  # ours, from what it wrote: reported, not started again
     assert starts == [run_id]
-    from signalfire import services
-
     assert services.run_store().get_run(run_id).status.value == "INGESTED"
     assert services.alert_store().get_alert(outcome.owed[0].alert_id).owed_runs == []
+
+
+def test_a_run_born_claimed_is_started_by_its_webhook_alone(moto_stack):
+    """The webhook's runs are born claimed, with their pipeline, in the alert's
+    transaction: another starter arriving between that transaction and the
+    webhook's own start (a duplicate delivery that finds the run owed, the
+    reconciler, a resume) is refused, and the webhook starts it once."""
+    from signalfire import services
+    from signalfire.errors import ConflictError
+    from signalfire.runs.resume import resume_run
+
+    launcher, outcome = _ingest_only({"name": "BornClaimed", "severity": "critical", "labels": {"host": "h1"}})
+    (run_id,) = outcome.owed_run_ids
+    stored = services.run_store().get_run(run_id)
+    assert stored.status.value == "PENDING" and stored.pipeline_name == "direct" and stored.nodes
+    starts = _count_starts(launcher)
+    assert launcher.start_owed(run_id) is False  # the other starter: the lease is held
+    with pytest.raises(ConflictError, match="being started already"):
+        resume_run(run_id, launcher)
+    assert starts == [] and services.run_store().get_run(run_id).status.value == "PENDING"
+    assert launcher.start_for(outcome) == [run_id]
+    assert starts == [run_id]
+    assert services.run_store().get_run(run_id).status.value == "INGESTED"
+    assert launcher.start_owed(run_id) is True and starts == [run_id]  # started: never twice
+
+
+def test_a_born_claim_outlasts_the_function_that_holds_it(moto_stack):
+    """The lease a webhook's runs are born with must not end while that
+    webhook still runs (else a second starter could start the run too):
+    Lambda stops the ingest function at its Timeout, well inside the lease."""
+    from signalfire.runs.launcher import CLAIM
+
+    timeout = moto_stack["template"].functions()["IngestFunction"].timeout
+    assert timeout * 2 <= CLAIM.total_seconds(), (timeout, CLAIM)
+
+
+def test_a_run_whose_webhook_died_after_the_transaction_is_started_once_its_lease_ends(moto_stack, monkeypatch):
+    """The webhook wrote the run (born claimed) and died before starting it:
+    nobody starts it during the lease; after it, the reconciler's start claims
+    it and starts it, once."""
+    from datetime import timedelta
+
+    from signalfire import services
+    from signalfire.runs import launcher as launcher_module
+
+    launcher, outcome = _ingest_only({"name": "DiedAfterWrite", "severity": "critical", "labels": {"h": "1"}})
+    (run_id,) = outcome.owed_run_ids
+    starts = _count_starts(launcher)
+    assert launcher.start_owed(run_id) is False and starts == []
+    later = launcher_module.utcnow() + launcher_module.CLAIM + timedelta(seconds=1)
+    monkeypatch.setattr(launcher_module, "utcnow", lambda: later)
+    assert launcher.start_owed(run_id) is True and starts == [run_id]
+    assert launcher.start_owed(run_id) is True and starts == [run_id]
+    assert services.run_store().get_run(run_id).status.value == "INGESTED"

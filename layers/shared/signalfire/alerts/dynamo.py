@@ -141,8 +141,9 @@ class DynamoAlertStore(AlertStore):
                 condition="#st IN (:open, :ack) AND severity = :was", names={"#st": "status"},
                 values={":sev": e.to_severity.value, ":was": e.from_severity.value, ":now": now, ":one": 1,
                         **self._OPEN}))
-        actions += [t.tx_put(run_item(run, self.t.expiry(self.retention_days)), condition="attribute_not_exists(PK)")
-                    for run in write.owed]
+        lease = {"claimed_until": write.owed_claimed_until} if write.owed_claimed_until else {}
+        actions += [t.tx_put({**run_item(run, self.t.expiry(self.retention_days)), **lease},
+                             condition="attribute_not_exists(PK)") for run in write.owed]
         t.transact(actions)
 
     def _join_actions(self, alert: Alert, join: JoinIncident, now: str) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from signalfire.errors import ConcurrentUpdateError
 from signalfire.ids import alert_id, group_id, new_id
 from signalfire.observability import logger
 from signalfire.runs.models import PipelineRun, RunStatus
+from signalfire.runs.store import output_ref
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.timeutil import iso, utcnow
 
@@ -77,6 +78,17 @@ class OwedRuns(BaseModel):
     run_ids: list[str]
 
 
+class RunPlan(BaseModel):
+    """How the runs a webhook owes are born when the webhook itself starts
+    them (runs/launcher.py): the pipeline's fields, and the starter's lease,
+    written with the PENDING run in the alert's transaction (docs/cost.md)."""
+
+    pipeline_name: str
+    #: pipeline_version, nodes, max_retries, environment: what the claim used to write
+    fields: dict[str, Any] = Field(default_factory=dict)
+    lease_seconds: float = 60.0
+
+
 class IngestOutcome(BaseModel):
     """What one webhook did: the seed's counts plus the per-alert and
     per-incident changes, and the runs they owe."""
@@ -89,6 +101,8 @@ class IngestOutcome(BaseModel):
     #: the PENDING run records this webhook's transactions wrote, as written: the
     #: launcher starts them without reading them back (docs/cost.md)
     written: dict[str, PipelineRun] = Field(default_factory=dict, exclude=True)
+    #: the written runs carry their pipeline and this webhook's lease (a RunPlan was given)
+    leased: bool = Field(default=False, exclude=True)
 
     @property
     def owed_run_ids(self) -> list[str]:
@@ -119,14 +133,17 @@ class IngestService:
         self.store = store
         self.quiet = timedelta(seconds=quiet_period_seconds)
 
-    def process(self, parsed: ParsedPayload, pipeline: str = "") -> IngestOutcome:
-        """``pipeline``: the pipeline the runs this webhook owes will run."""
-        outcome = IngestOutcome(source=parsed.source)
+    def process(self, parsed: ParsedPayload, pipeline: str = "", plan: RunPlan | None = None) -> IngestOutcome:
+        """``pipeline``: the pipeline the runs this webhook owes will run.
+        ``plan``: the caller starts them right after (the webhook): they are
+        born with the pipeline's fields and the caller's lease, so no other
+        starter takes them meanwhile and the launcher needs no claim write."""
+        outcome = IngestOutcome(source=parsed.source, leased=plan is not None)
         trace_id = logger.get_correlation_id() or new_id("tr")
         # One round trip for the whole group: a repeated group costs one read.
         known = self.store.get_alerts([alert_id(parsed.source, p.fingerprint) for p in parsed.alerts])
         for p in parsed.alerts:
-            ctx = _Context(parsed, p, pipeline, trace_id)
+            ctx = _Context(parsed, p, plan.pipeline_name if plan else pipeline, trace_id, plan)
             try:
                 change = self._process_one(ctx, outcome, known.get(alert_id(parsed.source, p.fingerprint)))
             except ConditionFailed as exc:  # ran out of attempts against concurrent writers
@@ -245,8 +262,10 @@ class IngestService:
                 details={"old_severity": old.severity.value, "new_severity": p.severity.value,
                          "incident_id": incident_id},
             )
+        lease = str(iso(now + timedelta(seconds=ctx.plan.lease_seconds))) if ctx.plan and owed else ""
         self.store.write_alert(AlertWrite(alert=alert, expected_version=old.version if old else None,
-                                          history=history, join=join, leave=leave, escalate=escalate, owed=owed))
+                                          history=history, join=join, leave=leave, escalate=escalate, owed=owed,
+                                          owed_claimed_until=lease))
         # Written: only now does the outcome say so (a lost race left no trace).
         self._count(outcome, old, event, join, changes)
         outcome.written.update((run.run_id, run) for run in owed)
@@ -299,15 +318,19 @@ class IngestService:
 class _Context:
     """One alert of one webhook, and what a run it owes records."""
 
-    def __init__(self, parsed: ParsedPayload, p: ParsedAlert, pipeline: str, trace_id: str) -> None:
-        self.parsed, self.p, self.pipeline, self.trace_id = parsed, p, pipeline, trace_id
+    def __init__(self, parsed: ParsedPayload, p: ParsedAlert, pipeline: str, trace_id: str,
+                 plan: RunPlan | None = None) -> None:
+        self.parsed, self.p, self.pipeline, self.trace_id, self.plan = parsed, p, pipeline, trace_id, plan
 
     def run(self, change: IncidentChange) -> PipelineRun:
         now = utcnow()
+        fields: dict[str, Any] = {"pipeline_name": self.pipeline}
+        if self.plan is not None:  # the webhook starts it: born with its pipeline (docs/cost.md)
+            fields.update(self.plan.fields, normalized_payload_ref=output_ref(change.run_id, "ingest"))
         return PipelineRun(run_id=change.run_id, trace_id=self.trace_id, status=RunStatus.PENDING,
                            incident_id=change.incident_id, source=self.parsed.source,
                            alert_fingerprint=self.p.fingerprint, trigger=change.event.value,
-                           pipeline_name=self.pipeline, current_stage="INGEST", created_at=now, updated_at=now)
+                           current_stage="INGEST", created_at=now, updated_at=now, **fields)
 
 
 def _severity_event(old: Severity, new: Severity) -> HistoryEvent:

@@ -62,6 +62,9 @@ class AlertWrite(BaseModel):
     escalate: EscalateIncident | None = None
     #: PENDING run records this change owes (docs/reliability.md)
     owed: list[PipelineRun] = Field(default_factory=list)
+    #: the owed runs are born claimed until then (ISO time; "" not claimed): the
+    #: webhook that writes them starts them (runs/launcher.py)
+    owed_claimed_until: str = ""
 
 
 class AlertStore(abc.ABC):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from signalfire.alerts.drivers import parse_webhook
-from signalfire.alerts.ingest import IngestOutcome, IngestService
+from signalfire.alerts.ingest import IngestOutcome, IngestService, RunPlan
 from signalfire.alerts.signatures import SignatureVerifier
 from signalfire.alerts.store import AlertStore
 from signalfire.errors import (
@@ -28,8 +28,9 @@ from signalfire.observability import logger
 class RunStarter(Protocol):
     """Starts pipeline runs for what a webhook changed (runs/launcher.py)."""
 
-    def pipeline_for(self, source: str, query_pipeline: str | None) -> str:
-        """The pipeline the runs will run; refuses an unknown or inactive one before anything is stored."""
+    def plan_for(self, source: str, query_pipeline: str | None) -> RunPlan:
+        """The pipeline the runs will run and how they are born (claimed by this
+        webhook); refuses an unknown or inactive one before anything is stored."""
 
     def start_for(self, outcome: IngestOutcome) -> list[str]:
         """Start the runs ``outcome`` owes; returns their ids."""
@@ -111,15 +112,15 @@ class WebhookService:
             parsed = parse_webhook(payload, driver=req.driver)
             if self.signatures is not None:
                 self.signatures.verify(parsed.source, req.headers, req.body)
-            pipeline = ""
+            plan = None
             if self.start_runs is not None:  # an unknown ?pipeline= is refused before anything is stored
-                pipeline = self.start_runs.pipeline_for(parsed.source, req.pipeline)
+                plan = self.start_runs.plan_for(parsed.source, req.pipeline)
             self.store.check_storable(parsed)
         except SignalfireError as exc:
             if exc.http_status < 500 and exc.http_status != 401:
                 self._keep(req, exc)
             raise
-        outcome = self.ingest.process(parsed, pipeline)
+        outcome = self.ingest.process(parsed, plan=plan)
         run_ids = self.start_runs.start_for(outcome) if self.start_runs else []
         r = outcome.result
         logger.info("webhook ingested", extra={"source": parsed.source, "alerts": len(parsed.alerts),

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signalfire import aws
-from signalfire.alerts.ingest import IngestOutcome
+from signalfire.alerts.ingest import IngestOutcome, RunPlan
 from signalfire.alerts.store import AlertStore
 from signalfire.errors import RunStartError, SignalfireError
 from signalfire.ids import new_id
@@ -75,8 +75,21 @@ class RunLauncher:
         """The name of the pipeline a webhook's runs will run; refuses an unknown
         or inactive one, or one that cannot run on this deployment's workflow
         (before anything is stored: the sender hears why, the body is kept)."""
-        definition, _ = self._load(resolve_pipeline_name(source, query_pipeline, self.settings))
-        return definition.name
+        return self.plan_for(source, query_pipeline).pipeline_name
+
+    def plan_for(self, source: str, query_pipeline: str | None) -> RunPlan:
+        """:meth:`pipeline_for`, with what the runs are born with when the
+        webhook starts them itself (:meth:`start_for` right after ingest): the
+        pipeline's fields and the starter's lease, written in the alert's
+        transaction instead of by a claim write afterwards."""
+        definition, nodes = self._load(resolve_pipeline_name(source, query_pipeline, self.settings))
+        return RunPlan(pipeline_name=definition.name, fields=self._pipeline_fields(definition, nodes),
+                       lease_seconds=CLAIM.total_seconds())
+
+    def _pipeline_fields(self, definition: PipelineDefinition, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"pipeline_name": definition.name, "pipeline_version": definition.version,
+                "nodes": resolve_fallback(nodes, self.settings.intelligence_fallback_enabled),
+                "max_retries": self.settings.max_retries_per_stage, "environment": self.settings.environment}
 
     def validate(self, source: str, query_pipeline: str | None) -> None:
         self.pipeline_for(source, query_pipeline)
@@ -106,11 +119,18 @@ class RunLauncher:
 
     def start_owed(self, run_id: str, outcome: IngestOutcome | None = None) -> bool:
         """Start the owed (PENDING) run ``run_id``.  True when it is started
-        (now or before); False when another starter holds its lease.  A run
-        this webhook's own transaction just wrote (``outcome.written``) is not
-        read back: it is PENDING as written, and the conditional claim below
-        refuses it if another starter got there first."""
+        (now or before); False when another starter holds its lease.
+
+        A run this webhook's own transaction just wrote (``outcome.written``)
+        is not read back: it is PENDING as written.  When the webhook planned it
+        (``outcome.leased``) it was born with its pipeline and this webhook's
+        lease, so no claim is written either: any other starter (a duplicate
+        delivery, the reconciler, a resume) finds it claimed until the lease
+        ends.  Otherwise the run is claimed here, conditionally, with its
+        pipeline filled in, and a lost claim means another starter has it."""
         run = outcome.written.get(run_id) if outcome is not None else None
+        if run is not None and outcome is not None and outcome.leased:
+            return self._launch(run, outcome)
         if run is None:  # owed by an earlier delivery, or the reconciler / resume asking
             run = self.runs.get_run(run_id)
             if run.status != RunStatus.PENDING:
@@ -118,7 +138,6 @@ class RunLauncher:
         try:
             name = run.pipeline_name or resolve_pipeline_name(run.source, None, self.settings)
             definition, nodes = self._load(name)
-            nodes = resolve_fallback(nodes, self.settings.intelligence_fallback_enabled)
         except SignalfireError as exc:
             if exc.retryable:
                 raise
@@ -126,11 +145,8 @@ class RunLauncher:
             # workflow (a check-in's alert, no sender to answer): this run can never start.
             self._fail(run, exc, 0, pipeline_name=name)
             return True
-        fields: dict[str, Any] = {
-            "pipeline_name": definition.name, "pipeline_version": definition.version, "nodes": nodes,
-            "max_retries": self.settings.max_retries_per_stage, "environment": self.settings.environment,
-            "normalized_payload_ref": self.runs.output_ref(run_id, -1, "ingest"),
-        }
+        fields: dict[str, Any] = {**self._pipeline_fields(definition, nodes),
+                                  "normalized_payload_ref": self.runs.output_ref(run_id, -1, "ingest")}
         now = utcnow()
         try:  # the claim and the pipeline in one write
             self.runs.update_run(run_id, {**fields, "claimed_until": iso(now + CLAIM)},
@@ -139,15 +155,19 @@ class RunLauncher:
                                  names={"#st": "status"}, values={":pending": "PENDING", ":now": iso(now)})
         except ConditionFailed:
             return False
-        run = run.model_copy(update=fields)
+        return self._launch(run.model_copy(update=fields), outcome)
+
+    def _launch(self, run: PipelineRun, outcome: IngestOutcome | None) -> bool:
+        """The claimed run ``run``: record the ingest stage, StartExecution,
+        mark it INGESTED.  On RunStartError the claim is released first."""
         self._record_ingest(run, outcome)
         try:
             self.start_execution(run, 0, run.run_id)
         except RunStartError:
-            self.runs.update_run(run_id, {"claimed_until": ""})  # let the next starter try at once
+            self.runs.update_run(run.run_id, {"claimed_until": ""})  # let the next starter try at once
             raise
         with contextlib.suppress(ConditionFailed):  # the execution may have moved it on already
-            self.runs.update_run(run_id, {"status": RunStatus.INGESTED.value}, condition="#st = :pending",
+            self.runs.update_run(run.run_id, {"status": RunStatus.INGESTED.value}, condition="#st = :pending",
                                  names={"#st": "status"}, values={":pending": "PENDING"})
         return True
 
