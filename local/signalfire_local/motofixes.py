@@ -106,12 +106,15 @@ def install() -> None:
         _bound_finished_executions()
         _serialize_asl_parsing()
         _compile_json_paths_once()
+        _update_items_without_needless_copies()  # 12, before 6 wraps update_item
         _query_by_key()
         _reuse_task_clients()
         _serialize_attribute_values_directly()
         _measure_new_items_once()
         _list_response_methods_once()
         _parse_update_expressions_once()
+        _copy_expression_trees_cheaply()
+        _lex_condition_expressions_once()
         __import__("signalfire_local.itemstore").itemstore.install()  # items kept compact (itemstore.py)
         _INSTALLED = True
 
@@ -754,3 +757,156 @@ def _parse_update_expressions_once() -> None:
     cached_make._signalfire_fixed = True  # type: ignore[attr-defined]
     cached_make._signalfire_cache = parsed  # type: ignore[attr-defined]
     UpdateExpressionParser.make = classmethod(cached_make)  # type: ignore[assignment,method-assign]
+
+
+# -- 12. UpdateItem without the stream's item copy -----------------------------------------
+
+#: (owner, attribute, moto's own value) of every per-call fix (12-14), for
+#: :func:`moto_own_path`, which the equivalence tests and bench/local_dynamodb_calls.py use.
+_PER_CALL: list[tuple[Any, str, Any]] = []
+
+
+def _current(owner: Any, name: str) -> Any:
+    """What ``owner`` holds under ``name`` itself (a class's own attribute,
+    None when it has none; a function's code)."""
+    return vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name)
+
+
+def _replace(owner: Any, name: str, value: Any) -> None:
+    _PER_CALL.append((owner, name, _current(owner, name)))
+    setattr(owner, name, value)
+
+
+@contextlib.contextmanager
+def moto_own_path() -> Any:
+    """moto's own code for everything fixes 12-14 replace, inside the block
+    (tests and bench only: not thread-safe)."""
+    fixed = [(owner, name, _current(owner, name)) for owner, name, _ in _PER_CALL]
+    try:
+        for owner, name, original in _PER_CALL:
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        yield
+    finally:
+        for owner, name, value in fixed:
+            setattr(owner, name, value)
+
+
+def _update_items_without_needless_copies() -> None:
+    import inspect
+    import textwrap
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.update_item
+    if getattr(original, "_signalfire_fixed", False):
+        raise RuntimeError("fix 12 must change moto's update_item before fix 6 wraps it")
+    if getattr(original, "_signalfire_no_stream_copy", False):
+        return
+    # moto's UpdateItem deep-copies the item before changing it, for the
+    # stream record it adds at the end, and adds one only when the table has a
+    # stream.  The upstream fix is one line: copy only then.  It is made here
+    # by compiling moto's own function with that line changed and giving the
+    # function that code (the pin on moto keeps the text; a changed text stops
+    # the start).
+    lines, first = inspect.getsourcelines(original)
+    source = "\n" * (first - 1) + textwrap.dedent("".join(lines))  # tracebacks keep moto's line numbers
+    old = "orig_item = copy.deepcopy(item)\n"
+    new = "orig_item = copy.deepcopy(item) if table.stream_shard is not None else None\n"
+    if source.count(old) != 1:
+        raise RuntimeError("moto's DynamoDBBackend.update_item changed: review motofixes fix 12")
+    namespace: dict[str, Any] = {}
+    exec(compile(source.replace(old, new), inspect.getsourcefile(original) or "<moto>", "exec"),  # noqa: S102
+         original.__globals__, namespace)
+    original._signalfire_no_stream_copy = True  # type: ignore[attr-defined]
+    _replace(original, "__code__", namespace["update_item"].__code__)
+
+
+# -- 13. expression trees copied cheaply ---------------------------------------------------
+
+_ATOMS = (str, int, float, bool, type(None), bytes)
+
+
+def _copy_expression_trees_cheaply() -> None:
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    if "__deepcopy__" in Node.__dict__:
+        return
+
+    def copy_value(value: Any, memo: dict[int, Any]) -> Any:
+        if type(value) in _ATOMS:
+            return value
+        found = memo.get(id(value))
+        if found is not None:
+            return found
+        if isinstance(value, Node):
+            return node_deepcopy(value, memo)
+        if type(value) is list:
+            out: list[Any] = []
+            memo[id(value)] = out
+            out.extend(copy_value(v, memo) for v in value)
+            return out
+        return copy.deepcopy(value, memo)  # anything else (a DynamoType...): moto's own copy
+
+    def node_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        """The copy ``copy.deepcopy`` makes of a node (same classes, same
+        attributes, the same sharing inside the copy), without the generic
+        ``__reduce_ex__`` round trip per node."""
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        state = clone.__dict__
+        for name, value in self.__dict__.items():
+            state[name] = copy_value(value, memo)
+        return clone
+
+    _replace(Node, "__deepcopy__", node_deepcopy)
+
+
+# -- 14. condition expressions lexed once per text -----------------------------------------
+
+
+def _lex_condition_expressions_once() -> None:
+    import functools
+    from collections import deque as _deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
+
+    lex = ConditionExpressionParser.__dict__["_lex_condition_expression"]
+    if getattr(lex, "_signalfire_fixed", False):
+        return
+
+    @functools.lru_cache(maxsize=PARSED_EXPRESSIONS_KEPT)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        parser = ConditionExpressionParser(expression, None, None)
+        return tuple(lex(parser))
+
+    def lex_condition_expression(self: Any) -> Any:
+        # The tokens depend on the text alone (names and values are looked up
+        # later).  Each call gets its own deque and its own token tuples (each
+        # token's children list is new: nothing mutable is shared).
+        try:
+            cached = tokens(self.condition_expression)
+        except TypeError:  # not hashable: moto's own path decides
+            return lex(self)
+        return _deque(node._replace(children=list(node.children)) for node in cached)
+
+    lex_condition_expression._signalfire_fixed = True  # type: ignore[attr-defined]
+    lex_condition_expression._signalfire_cache = tokens  # type: ignore[attr-defined]
+    _replace(ConditionExpressionParser, "_lex_condition_expression", lex_condition_expression)
+
+    # Every identifier in a condition was looked up in a list of the 573
+    # reserved words; the same words, as a set.
+    check = ConditionExpressionParser.__dict__["raise_exception_if_keyword"].__func__
+
+    @functools.lru_cache(maxsize=1)
+    def reserved() -> frozenset[str]:
+        return frozenset(ReservedKeywords.get_reserved_keywords())
+
+    def raise_exception_if_keyword(cls: Any, attribute: str) -> None:
+        if attribute.upper() in reserved():
+            check(cls, attribute)  # moto raises its own error
+
+    _replace(ConditionExpressionParser, "raise_exception_if_keyword", classmethod(raise_exception_if_keyword))

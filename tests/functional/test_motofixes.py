@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -243,7 +244,7 @@ def test_gsi_answers_follow_every_write_path(gsi_table):
 
 # -- 8. attribute values serialized directly -------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _text = st.text(max_size=8)
@@ -359,3 +360,297 @@ def test_an_update_expression_is_parsed_once_and_its_tree_is_never_changed(ddb):
         item = _get(ddb, pk)
         assert item["n"] == {"N": "3"}
         assert item["l"] == {"L": [{"S": f"{pk}-{r}"} for r in range(3)]}
+
+
+# -- 12-14. per-call work: the same answers as moto's own path --------------------------------
+#
+# Each generated operation runs twice: on one table with the fixes, and on a
+# twin table inside ``motofixes.moto_own_path()`` (moto's own update_item,
+# deep copy and condition lexer).  Answers, errors and the items left must match.
+
+_PLACEHOLDER = re.compile(r"[:#][A-Za-z0-9_]+")
+_VALUES = {":zero": {"N": "0"}, ":one": {"N": "1"}, ":ten": {"N": "10"}, ":pre": {"S": "a"},
+           ":p": {"S": "p"}, ":t": {"S": "S"}, ":open": {"S": "open"}, ":ack": {"S": "ack"},
+           ":map": {"M": {"x": {"M": {"deep": {"N": "1"}}}}}, ":l": {"L": [{"N": "7"}]},
+           ":tags": {"SS": ["p", "q"]}, ":s": {"S": "abc"}}
+_NAMES = {"#st": "status", "#n": "n"}
+_conditions = st.sampled_from([
+    "attribute_exists(n)", "attribute_not_exists(PK)", "n > :zero", "#n >= :one", "n BETWEEN :zero AND :ten",
+    "n IN (:zero, :one)", "size(s) < :ten", "begins_with(s, :pre)", "contains(tags, :p)", "#st = :open",
+    "#st IN (:open, :ack)", "attribute_type(s, :t)", "m.x.deep = :one", "l[0] = :one", "n <> :one",
+])
+_condition = st.recursive(_conditions, lambda inner: st.one_of(
+    st.builds(lambda a, b: f"{a} AND {b}", inner, inner), st.builds(lambda a, b: f"{a} OR {b}", inner, inner),
+    st.builds(lambda a: f"NOT {a}", inner), st.builds(lambda a: f"({a})", inner)), max_leaves=4)
+_set_actions = st.sampled_from([
+    "n = :one", "n = n + :one", "n = if_not_exists(n, :zero) + :one", "m = :map", "m.x.deep = :ten",
+    "l = list_append(if_not_exists(l, :l), :l)", "s = :s", "#st = :open", "l[0] = :ten",
+])
+_update_expression = st.one_of(
+    st.lists(_set_actions, min_size=1, max_size=3, unique=True).map(lambda a: "SET " + ", ".join(a)),
+    st.sampled_from(["ADD tags :tags", "DELETE tags :tags", "REMOVE m.x, s", "ADD n :one REMOVE l[0]",
+                     "SET s = :s REMOVE #st", "REMOVE PK", "SET n = :one, n = :ten"]),
+)
+
+
+def _with_placeholders(params: dict, *texts: str) -> dict:
+    used = {p for text in texts for p in _PLACEHOLDER.findall(text)}
+    values = {k: v for k, v in _VALUES.items() if k in used}
+    names = {k: v for k, v in _NAMES.items() if k in used}
+    if values:
+        params["ExpressionAttributeValues"] = values
+    if names:
+        params["ExpressionAttributeNames"] = names
+    return params
+
+
+_pks = st.sampled_from(["a", "b", "c"])
+
+
+@st.composite
+def _call(draw) -> tuple[str, dict]:
+    kind = draw(st.sampled_from(["update", "update", "update", "put", "delete", "transact", "query"]))
+    key = _key(draw(_pks))
+    condition = draw(st.none() | _condition)
+    if kind == "update":
+        expression = draw(_update_expression)
+        params = {"Key": key, "UpdateExpression": expression,
+                  "ReturnValues": draw(st.sampled_from(["NONE", "ALL_NEW", "ALL_OLD", "UPDATED_NEW"]))}
+        if condition:
+            params["ConditionExpression"] = condition
+        return "update_item", _with_placeholders(params, expression, condition or "")
+    if kind == "put":
+        item = {**key, "n": {"N": str(draw(st.integers(-2, 12)))}, "s": {"S": draw(st.sampled_from(["abc", "x"]))},
+                "status": {"S": draw(st.sampled_from(["open", "ack", "closed"]))}}
+        if draw(st.booleans()):
+            item["tags"] = {"SS": ["p", "z"]}
+        params = {"Item": item}
+        if condition:
+            params["ConditionExpression"] = condition
+        return "put_item", _with_placeholders(params, condition or "")
+    if kind == "delete":
+        params = {"Key": key, "ReturnValues": "ALL_OLD"}
+        if condition:
+            params["ConditionExpression"] = condition
+        return "delete_item", _with_placeholders(params, condition or "")
+    if kind == "query":
+        params = {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": key["PK"]}}
+        if condition:
+            params = _with_placeholders(params, condition)
+            params["ExpressionAttributeValues"][":pk"] = key["PK"]
+            params["FilterExpression"] = condition
+        return "query", params
+    expression = draw(_update_expression)
+    update = _with_placeholders({"Key": key, "UpdateExpression": expression}, expression, condition or "")
+    if condition:
+        update["ConditionExpression"] = condition
+    check = draw(_condition)
+    other = _with_placeholders({"Key": _key(draw(_pks)), "ConditionExpression": check}, check)
+    return "transact_write_items", {"TransactItems": [{"Update": update}, {"ConditionCheck": other}]}
+
+
+def _on(table: str, params: dict) -> dict:
+    if "TransactItems" in params:
+        return {"TransactItems": [{k: {**v, "TableName": table} for k, v in entry.items()}
+                                  for entry in params["TransactItems"]]}
+    return {**params, "TableName": table}
+
+
+def _answer(client, method: str, params: dict, table: str):
+    try:
+        out = getattr(client, method)(**_on(table, params))
+        out.pop("ResponseMetadata", None)
+        return ("ok", json.loads(json.dumps(out, default=repr).replace(table, "T")))
+    except client.exceptions.ClientError as error:
+        return ("error", error.response["Error"]["Code"], error.response["Error"]["Message"].replace(table, "T"),
+                error.response.get("CancellationReasons"))
+    except Exception as error:  # noqa: BLE001 - moto's own exceptions must match too
+        return ("raised", type(error).__name__, str(error).replace(table, "T"))
+
+
+def _sorted_sets(value):
+    if isinstance(value, dict):
+        return {k: sorted(v) if k in ("SS", "NS", "BS") else _sorted_sets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sorted_sets(v) for v in value]
+    return value
+
+
+@pytest.fixture
+def twin_tables(aws_env):
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(**table_spec("fixed"))
+        client.create_table(**table_spec("own"))
+        yield client
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_call(), min_size=1, max_size=8))
+def test_per_call_fixes_answer_exactly_as_moto_does(twin_tables, calls):
+    client = twin_tables
+    for table in ("fixed", "own"):  # each example starts from the same items
+        for item in client.scan(TableName=table)["Items"]:
+            client.delete_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})
+        client.put_item(TableName=table, Item={**_key("a"), "n": {"N": "1"}, "s": {"S": "abc"},
+                                               "status": {"S": "open"}, "tags": {"SS": ["p", "q"]},
+                                               "m": {"M": {"x": {"M": {"deep": {"N": "1"}}}}},
+                                               "l": {"L": [{"N": "1"}, {"N": "2"}]}})
+    for method, params in calls:
+        fixed = _answer(client, method, params, "fixed")
+        with motofixes.moto_own_path():
+            own = _answer(client, method, params, "own")
+        assert _sorted_sets(fixed) == _sorted_sets(own), (method, params)
+    items = [sorted(json.dumps(_sorted_sets(i), sort_keys=True) for i in client.scan(TableName=t)["Items"])
+             for t in ("fixed", "own")]
+    assert items[0] == items[1]
+
+
+def test_moto_own_path_really_is_moto_s(twin_tables):
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    (update_item, _, moto_code), = [entry for entry in motofixes._PER_CALL if entry[1] == "__code__"]
+    fixed_code = update_item.__code__
+    assert update_item.__qualname__ == "DynamoDBBackend.update_item" and fixed_code is not moto_code
+    assert "__deepcopy__" in vars(Node)
+    with motofixes.moto_own_path():
+        assert "__deepcopy__" not in vars(Node)
+        assert update_item.__code__ is moto_code
+        assert not getattr(ConditionExpressionParser._lex_condition_expression, "_signalfire_fixed", False)
+    assert update_item.__code__ is fixed_code
+
+
+# -- 12. UpdateItem copies the item only for a stream --------------------------------------------
+
+
+def test_update_item_copies_the_item_only_when_the_table_has_a_stream(ddb, monkeypatch):
+    from moto.dynamodb.models.dynamo_type import Item
+
+    copies = []
+    deepcopy = Item.__deepcopy__
+    monkeypatch.setattr(Item, "__deepcopy__", lambda self, memo: copies.append(1) or deepcopy(self, memo))
+    ddb.put_item(TableName=TABLE, Item={**_key("s"), "n": {"N": "1"}})
+    ddb.update_item(TableName=TABLE, Key=_key("s"), UpdateExpression="SET n = n + :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}})
+    assert len(copies) == 1  # the response's copy of the old item (for UPDATED_*); moto made a second
+
+    spec = {**table_spec("streamed"), "StreamSpecification": {"StreamEnabled": True,
+                                                              "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+    arn = ddb.create_table(**spec)["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName="streamed", Item={**_key("s"), "n": {"N": "1"}})
+    copies.clear()
+    ddb.update_item(TableName="streamed", Key=_key("s"), UpdateExpression="SET n = n + :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}})
+    assert len(copies) == 2
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    modify = [r for r in streams.get_records(ShardIterator=iterator)["Records"] if r["eventName"] == "MODIFY"]
+    assert modify[0]["dynamodb"]["OldImage"]["n"] == {"N": "1"}  # the stream still gets the item as it was
+    assert modify[0]["dynamodb"]["NewImage"]["n"] == {"N": "2"}
+
+
+# -- 13. expression trees copied exactly, without the generic protocol ----------------------------
+
+
+def _shape(root, original_ids: set[int]) -> list:
+    """Every node of a tree as (class, attributes with nodes as positions),
+    and whether any mutable part is shared with the original."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    order: dict[int, int] = {}
+    todo, nodes = [root], []
+    while todo:
+        node = todo.pop()
+        if id(node) in order:
+            continue
+        order[id(node)] = len(nodes)
+        nodes.append(node)
+        for value in vars(node).values():
+            for v in (value if isinstance(value, list) else [value]):
+                if isinstance(v, Node):
+                    todo.append(v)
+
+    def describe(value):
+        if isinstance(value, Node):
+            return ("node", order[id(value)])
+        if isinstance(value, list):
+            return ("list", id(value) in original_ids, [describe(v) for v in value])
+        if hasattr(value, "__dict__") and not isinstance(value, type):
+            return (type(value).__name__, id(value) in original_ids, repr(value))
+        return value
+
+    return [(type(n).__name__, id(n) in original_ids, sorted((k, describe(v)) for k, v in vars(n).items()))
+            for n in nodes]
+
+
+def _ids(root) -> set[int]:
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    seen, todo = set(), [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or not (isinstance(obj, Node | list) or hasattr(obj, "__dict__")):
+            continue
+        seen.add(id(obj))
+        todo.extend(obj if isinstance(obj, list) else vars(obj).values())
+    return seen
+
+
+@settings(max_examples=150, deadline=None)
+@given(_update_expression)
+def test_an_expression_tree_is_copied_exactly_as_deepcopy_does(expression):
+    import copy
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    with motofixes.moto_own_path():
+        tree = UpdateExpressionParser.make(expression)
+        tree.children[0].parent = tree  # a cycle through the root, as validators leave
+        reference = copy.deepcopy(tree)
+    fast = copy.deepcopy(tree)
+    original = _ids(tree)
+    assert _shape(fast, original) == _shape(reference, original)
+    assert not any(shared for _, shared, _ in _shape(fast, original))  # no node of the original in the copy
+
+
+# -- 14. condition expressions lexed once per text --------------------------------------------------
+
+
+def test_a_condition_is_lexed_once_per_text_and_its_tokens_are_never_shared(ddb):
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    cache = ConditionExpressionParser._lex_condition_expression._signalfire_cache
+    condition = "attribute_not_exists(PK) OR (#st IN (:open, :ack) AND n < :ten)"
+    before = cache.cache_info()
+    for i in range(4):
+        ddb.update_item(TableName=TABLE, Key=_key("c"), UpdateExpression="SET #st = :open, n = :i",
+                        ConditionExpression=condition, ExpressionAttributeNames={"#st": "status"},
+                        ExpressionAttributeValues={":open": {"S": "open"}, ":ack": {"S": "ack"},
+                                                   ":ten": {"N": "10"}, ":i": {"N": str(i * 4)}})
+    after = cache.cache_info()
+    assert after.misses - before.misses <= 1 and after.hits - before.hits >= 6  # response and model parse it
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):  # n is 12: the condition is evaluated
+        ddb.update_item(TableName=TABLE, Key=_key("c"), UpdateExpression="SET n = :ten",
+                        ConditionExpression=condition, ExpressionAttributeNames={"#st": "status"},
+                        ExpressionAttributeValues={":open": {"S": "open"}, ":ack": {"S": "ack"},
+                                                   ":ten": {"N": "10"}})
+    parser = ConditionExpressionParser(condition, {"#st": "status"}, {":open": {"S": "open"}})
+    first = parser._lex_condition_expression()
+    first.popleft()
+    first[0].children.append("changed")
+    again = parser._lex_condition_expression()
+    assert [t.text for t in again][:3] == ["attribute_not_exists", "(", "PK"]
+    assert all(t.children == [] for t in again)
+
+
+def test_a_reserved_word_in_a_condition_is_still_refused(ddb):
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as info:
+        ddb.put_item(TableName=TABLE, Item=_key("r"), ConditionExpression="attribute_not_exists(Status)")
+    assert "reserved keyword" in info.value.response["Error"]["Message"]
+    ddb.put_item(TableName=TABLE, Item=_key("r"), ConditionExpression="attribute_not_exists(statuses)")
+    assert _get(ddb, "r") == _key("r")
