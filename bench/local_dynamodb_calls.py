@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: The fixes this bench measures (numbers in motofixes.py).
 PER_CALL_FIXES = ("_update_items_without_needless_copies", "_copy_expression_trees_cheaply",
-                  "_lex_condition_expressions_once", "_skip_needless_request_work")
+                  "_lex_condition_expressions_once", "_parse_json_requests_from_the_body")
 
 CHILD = r'''
 import json, os, sys, time

@@ -115,6 +115,7 @@ def install() -> None:
         _parse_update_expressions_once()
         _copy_expression_trees_cheaply()
         _lex_condition_expressions_once()
+        _parse_json_requests_from_the_body()
         __import__("signalfire_local.itemstore").itemstore.install()  # items kept compact (itemstore.py)
         _INSTALLED = True
 
@@ -761,7 +762,7 @@ def _parse_update_expressions_once() -> None:
 
 # -- 12. UpdateItem without the stream's item copy -----------------------------------------
 
-#: (owner, attribute, moto's own value) of every per-call fix (12-14), for
+#: (owner, attribute, moto's own value) of every per-call fix (12-15), for
 #: :func:`moto_own_path`, which the equivalence tests and bench/local_dynamodb_calls.py use.
 _PER_CALL: list[tuple[Any, str, Any]] = []
 
@@ -779,7 +780,7 @@ def _replace(owner: Any, name: str, value: Any) -> None:
 
 @contextlib.contextmanager
 def moto_own_path() -> Any:
-    """moto's own code for everything fixes 12-14 replace, inside the block
+    """moto's own code for everything fixes 12-15 replace, inside the block
     (tests and bench only: not thread-safe)."""
     fixed = [(owner, name, _current(owner, name)) for owner, name, _ in _PER_CALL]
     try:
@@ -910,3 +911,50 @@ def _lex_condition_expressions_once() -> None:
             check(cls, attribute)  # moto raises its own error
 
     _replace(ConditionExpressionParser, "raise_exception_if_keyword", classmethod(raise_exception_if_keyword))
+
+
+# -- 15. JSON requests parsed from their body ------------------------------------------------
+
+
+def _parse_json_requests_from_the_body() -> None:
+    from botocore.awsrequest import AWSPreparedRequest
+    from moto.core.parse import PROTOCOL_PARSERS, JSONParser
+    from moto.core.request import determine_request_protocol
+    from moto.core.responses import BaseResponse, get_service_model
+    from moto.utilities.constants import APPLICATION_AMZ_JSON_1_0, APPLICATION_AMZ_JSON_1_1
+
+    original = BaseResponse.__dict__["parse_parameters"]
+    if getattr(original, "_signalfire_fixed", False):
+        return
+    amz_json = (APPLICATION_AMZ_JSON_1_0, APPLICATION_AMZ_JSON_1_1)
+
+    def parse_parameters(self: Any, request: Any) -> None:
+        # moto builds a whole werkzeug request (a WSGI environment, headers,
+        # form parsing) from botocore's request for every call, to hand its
+        # parser the method, query values, headers, body and path.  For the
+        # "json" protocol (DynamoDB, Step Functions, Secrets Manager...) the
+        # parser reads the body alone, so a botocore request in that protocol
+        # gives its body straight to the same parser.  Anything else (gzip, a
+        # form, a REST protocol, a werkzeug request) takes moto's own path.
+        headers = getattr(request, "headers", None)
+        if type(request) is not AWSPreparedRequest or headers is None \
+                or headers.get("Content-Type") not in amz_json or headers.get("Content-Encoding"):
+            return original(self, request)
+        service_model = get_service_model(self.boto3_service_name)
+        if determine_request_protocol(service_model, headers.get("Content-Type")) != "json" \
+                or PROTOCOL_PARSERS["json"] is not JSONParser:
+            return original(self, request)
+        body = request.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")  # as werkzeug stores a str body
+        elif body is None:
+            body = b""
+        elif not isinstance(body, bytes):
+            return original(self, request)  # a stream: moto's path reads it
+        operation_model = service_model.operation_model(self._get_action())
+        parser = JSONParser(operation_model, map_type=self.PROTOCOL_PARSER_MAP_TYPE)
+        self.params = parser.parse({"method": request.method, "values": {},  # type: ignore[typeddict-item]
+                                    "headers": headers, "body": body, "url_path": "", "url_params": {}})
+
+    parse_parameters._signalfire_fixed = True  # type: ignore[attr-defined]
+    _replace(BaseResponse, "parse_parameters", parse_parameters)

@@ -485,9 +485,30 @@ def twin_tables(aws_env):
         yield client
 
 
+@pytest.fixture
+def params_compared(monkeypatch):
+    """Every request parsed both ways (fix 15 and moto's werkzeug path): the
+    parameters a handler sees must be equal.  Returns the actions compared."""
+    from moto.core.responses import BaseResponse
+
+    (_, _, moto_parse), = [entry for entry in motofixes._PER_CALL if entry[1] == "parse_parameters"]
+    fixed = BaseResponse.__dict__["parse_parameters"]
+    compared: list[str] = []
+
+    def both(self, request):
+        moto_parse(self, request)
+        theirs = self.params
+        fixed(self, request)
+        assert self.params == theirs and type(self.params) is type(theirs)
+        compared.append(self._get_action())
+
+    monkeypatch.setattr(BaseResponse, "parse_parameters", both)
+    return compared
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(_call(), min_size=1, max_size=8))
-def test_per_call_fixes_answer_exactly_as_moto_does(twin_tables, calls):
+def test_per_call_fixes_answer_exactly_as_moto_does(twin_tables, params_compared, calls):
     client = twin_tables
     for table in ("fixed", "own"):  # each example starts from the same items
         for item in client.scan(TableName=table)["Items"]:
@@ -504,9 +525,11 @@ def test_per_call_fixes_answer_exactly_as_moto_does(twin_tables, calls):
     items = [sorted(json.dumps(_sorted_sets(i), sort_keys=True) for i in client.scan(TableName=t)["Items"])
              for t in ("fixed", "own")]
     assert items[0] == items[1]
+    assert {method.title().replace("_", "") for method, _ in calls} <= set(params_compared)
 
 
 def test_moto_own_path_really_is_moto_s(twin_tables):
+    from moto.core.responses import BaseResponse
     from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.parsing.ast_nodes import Node
 
@@ -518,7 +541,9 @@ def test_moto_own_path_really_is_moto_s(twin_tables):
         assert "__deepcopy__" not in vars(Node)
         assert update_item.__code__ is moto_code
         assert not getattr(ConditionExpressionParser._lex_condition_expression, "_signalfire_fixed", False)
+        assert not getattr(BaseResponse.parse_parameters, "_signalfire_fixed", False)
     assert update_item.__code__ is fixed_code
+    assert getattr(BaseResponse.parse_parameters, "_signalfire_fixed", False)
 
 
 # -- 12. UpdateItem copies the item only for a stream --------------------------------------------
