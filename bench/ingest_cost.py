@@ -26,7 +26,8 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWri
 
 
 def _is_run_item(params: dict) -> bool:
-    text = json.dumps(params.get("Key") or params.get("Item") or params.get("TransactItems") or {}, default=str)
+    text = json.dumps(params.get("Key") or params.get("Item") or params.get("TransactItems")
+                      or params.get("RequestItems") or {}, default=str)
     return '"RUN#' in text
 
 

@@ -344,6 +344,22 @@ class DynamoAlertStore(AlertStore):
         page.items = [self._incident_from(i) for i in page.items]
         return page
 
+    def incident_context(self, incident_id: str, also: list[tuple[str, str]] | None = None,
+                         ) -> tuple[Incident | None, list[Alert], dict[tuple[str, str], dict[str, Any]]]:
+        """The incident, its alerts (in the order they joined) and the items at
+        the keys ``also`` (a stage's inputs: its run's stage outputs), in two
+        round trips: the membership query, then one consistent BatchGetItem for
+        the rest (as consistent as the separate reads it replaces)."""
+        links = self.t.query(pk_name="PK", pk=f"INCIDENT#{incident_id}", sk_name="SK", sk_prefix="ALERT#",
+                             limit=1000, newest_first=False, consistent=True)
+        incident_key = (f"INCIDENT#{incident_id}", "META")
+        alert_keys = [(f"ALERT#{link['alert_id']}", "META") for link in links.items]
+        extra = list(also or [])
+        found = {(i["PK"], i["SK"]): i for i in self.t.batch_get([incident_key, *alert_keys, *extra])}
+        incident = self._incident_from(found[incident_key]) if incident_key in found else None
+        alerts = [self._alert_from(found[k]) for k in dict.fromkeys(alert_keys) if k in found]
+        return incident, alerts, {k: found[k] for k in extra if k in found}
+
     def incident_alerts(self, incident_id: str) -> list[Alert]:
         links = self.t.query(pk_name="PK", pk=f"INCIDENT#{incident_id}", sk_name="SK", sk_prefix="ALERT#",
                              limit=1000, newest_first=False, consistent=True)

@@ -134,6 +134,11 @@ class AlertStore(abc.ABC):
                        limit: int, next_token: str | None) -> Page: ...
 
     @abc.abstractmethod
+    def incident_context(self, incident_id: str, also: list[tuple[str, str]] | None = None,
+                         ) -> tuple[Incident | None, list[Alert], dict[tuple[str, str], dict[str, Any]]]:
+        """The incident, its alerts, and the raw items at the keys ``also``, read together."""
+
+    @abc.abstractmethod
     def incident_alerts(self, incident_id: str) -> list[Alert]: ...
 
     @abc.abstractmethod

@@ -165,8 +165,12 @@ class DynamoRunStore(RunStore):
         keys = [parse_output_ref(ref) for ref in refs.values()]
         if not keys:
             return {}
-        by_key = {(i["PK"], i["SK"]): i for i in self.t.batch_get(keys)}
-        return {node: self._decode(by_key[key]) for node, key in zip(refs, keys, strict=True) if key in by_key}
+        return self.outputs_from(refs, {(i["PK"], i["SK"]): i for i in self.t.batch_get(keys)})
+
+    def outputs_from(self, refs: dict[str, str], items: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """:meth:`get_outputs` from items read already (by ``(PK, SK)``)."""
+        keys = [parse_output_ref(ref) for ref in refs.values()]
+        return {node: self._decode(items[key]) for node, key in zip(refs, keys, strict=True) if key in items}
 
     def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Every stored stage output of a run, by node id (in run order)."""

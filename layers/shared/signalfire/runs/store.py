@@ -66,6 +66,10 @@ class RunStore(ABC):
     def get_outputs(self, refs: dict[str, str]) -> dict[str, dict[str, Any]]: ...
 
     @abstractmethod
+    def outputs_from(self, refs: dict[str, str], items: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The outputs ``refs`` point at, decoded from items read already (by ``(PK, SK)``)."""
+
+    @abstractmethod
     def outputs(self, run_id: str) -> dict[str, dict[str, Any]]: ...
 
     @abstractmethod

@@ -30,7 +30,7 @@ from signalfire.runs.models import (
     StageExecution,
     StageStatus,
 )
-from signalfire.runs.store import output_ref
+from signalfire.runs.store import output_ref, parse_output_ref
 from signalfire.timeutil import iso, utcnow
 
 SNAPSHOT_LIMIT = 4000
@@ -136,7 +136,7 @@ def _input_ref(run: PipelineRun, index: int) -> str:
     return run.normalized_payload_ref
 
 
-def _load_outputs(req: StageRequest, run: PipelineRun) -> dict[str, dict[str, Any]]:
+def _output_refs(req: StageRequest, run: PipelineRun) -> dict[str, str]:
     """The ingest result and the outputs the state machine hands this stage by
     reference (claim check): only what the execution has produced so far, or,
     for a resumed run, what the nodes before the failed one stored."""
@@ -144,15 +144,21 @@ def _load_outputs(req: StageRequest, run: PipelineRun) -> dict[str, dict[str, An
     if run.normalized_payload_ref:
         refs["ingest"] = run.normalized_payload_ref
     refs.update(req.outputs)
-    return services.run_store().get_outputs(refs)
+    return refs
 
 
 def _load_context(req: StageRequest, run: PipelineRun, attempt: int) -> StageContext:
-    store = services.alert_store()
-    incident = store.get_incident(req.incident_id) if req.incident_id else None
-    alerts = store.incident_alerts(req.incident_id) if req.incident_id else []
+    """The incident, its alerts and the stage's inputs: the membership query,
+    then one BatchGetItem for the incident, the alerts and the outputs
+    (docs/cost.md)."""
+    refs, runs = _output_refs(req, run), services.run_store()
+    if not req.incident_id:
+        return StageContext(request=req, run=run, incident=None, alerts=[], outputs=runs.get_outputs(refs),
+                            attempt=attempt)
+    keys = [parse_output_ref(ref) for ref in refs.values()]
+    incident, alerts, items = services.alert_store().incident_context(req.incident_id, also=keys)
     return StageContext(request=req, run=run, incident=incident, alerts=alerts,
-                        outputs=_load_outputs(req, run), attempt=attempt)
+                        outputs=runs.outputs_from(refs, items), attempt=attempt)
 
 
 def _fallback_follows(req: StageRequest) -> bool:

@@ -40,7 +40,7 @@ _TRANSIENT = {
 }
 
 
-#: BatchWriteItem: how often unprocessed items are sent, and the back-off between
+#: BatchWriteItem/BatchGetItem: how often unprocessed items are sent, and the back-off between
 #: tries ("full jitter": a random wait up to min(cap, base * 2**attempt) seconds).
 BATCH_ATTEMPTS = 8
 BATCH_BACKOFF_BASE = 0.025
@@ -108,7 +108,8 @@ class DynamoTable:
 
     def batch_get(self, keys: list[tuple[str, str]], consistent: bool = True) -> list[dict[str, Any]]:
         """Fetch up to any number of items by (PK, SK), 100 keys a call,
-        retrying what DynamoDB leaves unprocessed."""
+        retrying what DynamoDB leaves unprocessed (after the same back-off as
+        :meth:`batch_put`)."""
         found: list[dict[str, Any]] = []
         unique = [k for k in dict.fromkeys(keys) if key_fits(*k)]
         for start in range(0, len(unique), 100):
@@ -116,7 +117,9 @@ class DynamoTable:
                 "Keys": [serialize({"PK": pk, "SK": sk}) for pk, sk in unique[start:start + 100]],
                 "ConsistentRead": consistent,
             }}
-            for _ in range(8):
+            for attempt in range(BATCH_ATTEMPTS):
+                if attempt:
+                    _sleep(random.uniform(0, min(BATCH_BACKOFF_CAP, BATCH_BACKOFF_BASE * 2 ** attempt)))
                 with self._errors():
                     resp = self.client.batch_get_item(RequestItems=request)
                 found += [deserialize(i) for i in resp.get("Responses", {}).get(self.table_name, [])]
