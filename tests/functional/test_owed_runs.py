@@ -133,6 +133,8 @@ def test_the_reconciler_on_its_template_schedule_starts_owed_runs_and_recovers_a
     assert len(local.notifications(stuck["run_id"])) == 1
     assert len(local.notifications(owed["run_id"])) == 1
     assert len(local.runs()) == 2
+    # finished by the ASL's own MarkCompleted: out of the open-runs index the reconciler reads
+    assert services.run_store().open_runs() == []
     assert_invariants(from_api(local.admin), settled=True)
 
 
@@ -155,10 +157,36 @@ def test_a_stalled_run_is_failed_with_the_reason_and_can_then_be_resumed(local):
     failed = local.run(run["run_id"])
     assert failed["status"] == "FAILED" and failed["last_error_type"] == "RunStalled"
     assert "no progress" in failed["last_error_message"] and "never started" in failed["last_error_message"]
+    assert services.run_store().open_runs() == [], "a failed run is closed: the reconciler no longer reads it"
     resumed = local.admin.post(f"/runs/{run['run_id']}/resume/")
     assert resumed.status_code == 202, resumed.text
     done = local.wait_done(run["run_id"])
     assert done["status"] == "NOTIFIED" and len(local.notifications(run["run_id"])) == 1
+    assert services.run_store().open_runs() == []
+
+
+def test_the_reconciler_reads_the_open_runs_not_the_history(moto_stack, dynamodb_calls):
+    """A finished run leaves the sparse open-runs index (GSI4): a pass costs one
+    Query and a GetItem per open run, however many runs were ever made (it read
+    every NOTIFIED run each minute, and held the local stack's API up for it)."""
+    from handler_calls import webhook
+    from signalfire import services
+
+    runs = services.run_store()
+    ids = [webhook({**ALERT, "fingerprint": f"f{i}", "name": f"A{i}"}).json["run_ids"][0] for i in range(6)]
+    assert runs.open_runs() == ids, "open from birth (the webhook's transaction), oldest first"
+    for run_id in ids[:5]:
+        runs.update_run(run_id, {"status": "NOTIFIED", "outcome": "COMPLETED"})
+    item = services.table().get(f"RUN#{ids[0]}", "META")
+    assert item is not None and "GSI4PK" not in item and "GSI4SK" not in item
+    dynamodb_calls.reset()
+    assert services.reconciler().reconcile().failed == []
+    assert sorted(dynamodb_calls.calls) == ["GetItem", "Query"], dynamodb_calls.calls
+    # a resume clears the outcome: open again, at its place in the order
+    runs.update_run(ids[2], {"status": "RETRYING", "outcome": ""})
+    assert runs.open_runs() == [ids[2], ids[5]]
+    reopened = services.table().get(f"RUN#{ids[2]}", "META")
+    assert reopened is not None and reopened["GSI4SK"] == reopened["GSI1SK"]
 
 
 def test_a_hung_execution_is_stopped_and_its_run_failed_with_the_reason(moto_stack):

@@ -99,7 +99,7 @@ EMAIL = config("notify", notify={"drivers": ["email"]})
 
 def test_table_comes_from_the_template(client: LockedClient) -> None:
     desc = client.describe_table(TableName=TABLE)["Table"]
-    assert {i["IndexName"] for i in desc["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3"}
+    assert {i["IndexName"] for i in desc["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2", "GSI3", "GSI4"}
 
 
 def test_create_then_get(store: DynamoPipelineStore, client: LockedClient) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from template_loader import load_template
 
 from signalfire.pipelines.compile import FALLBACK_FIELD, resolve_fallback
-from signalfire.runs.keys import RUN_PK_FORMAT, RUN_SK, status_gsi
+from signalfire.runs.keys import OPEN_INDEX_ATTRIBUTES, RUN_PK_FORMAT, RUN_SK, status_gsi
 from signalfire.runs.models import PipelineRun
 from support import ROOT
 
@@ -63,6 +63,15 @@ def test_what_the_asl_sets_on_a_run_is_a_run_field_and_the_status_index_matches(
         status = next((v for k, v in assigned.items() if names.get(k) == "status"), None)
         if status:
             assert values[":g2"]["S"] == status_gsi(values[status]["S"]), name
+
+
+def test_every_asl_task_that_ends_a_run_takes_it_out_of_the_open_runs_index():
+    ending = {n: p["UpdateExpression"] for n, p in _dynamodb_tasks().items()
+              if re.search(r"\boutcome = ", p["UpdateExpression"])}
+    assert set(ending) >= {"MarkCompleted", "MarkSkipped"} and len(ending) == 3, ending
+    for name, expression in ending.items():
+        removed = {a.strip() for a in expression.split("REMOVE", 1)[1].split(",")} if "REMOVE" in expression else set()
+        assert set(OPEN_INDEX_ATTRIBUTES) <= removed, f"{name} ends the run but leaves it in the open-runs index"
 
 
 def test_every_stage_is_told_the_retry_count_it_is_retried_with():

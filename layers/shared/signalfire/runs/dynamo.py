@@ -3,7 +3,8 @@
 =====================  ====================================  ==========================================
 PK                     SK                                    what
 =====================  ====================================  ==========================================
-RUN#<run_id>           META                                  the run (GSI1 all, GSI2 status, GSI3 incident)
+RUN#<run_id>           META                                  the run (GSI1 all, GSI2 status, GSI3 incident,
+                                                             GSI4 open: only while it has no outcome)
 RUN#<run_id>           STAGE#<index:03d>#<node>#<attempt:02d> one attempt of one stage (``-fallback``
                                                              suffix for the local-provider fallback)
 RUN#<run_id>           OUT#<node_id>                         a stage's output (claim check)
@@ -26,7 +27,7 @@ import json
 from typing import Any
 
 from signalfire.errors import NotFoundError
-from signalfire.runs.keys import ALL_RUNS, RUN_SK, incident_gsi, run_pk, status_gsi
+from signalfire.runs.keys import ALL_RUNS, OPEN_RUNS, RUN_SK, incident_gsi, run_pk, status_gsi
 from signalfire.runs.models import PipelineRun, StageExecution
 from signalfire.runs.store import RunStore, output_ref, parse_output_ref
 from signalfire.store.dynamo import DynamoTable, Page
@@ -51,6 +52,8 @@ def run_item(run: PipelineRun, expires_at: int) -> dict[str, Any]:
                 GSI2PK=status_gsi(run.status.value), GSI2SK=sk, expires_at=expires_at)
     if run.incident_id:
         data.update(GSI3PK=incident_gsi(run.incident_id), GSI3SK=sk)
+    if not run.outcome:
+        data.update(GSI4PK=OPEN_RUNS, GSI4SK=sk)
     return data
 
 
@@ -76,14 +79,21 @@ class DynamoRunStore(RunStore):
         fields = {**fields, "updated_at": iso(utcnow())}
         if "status" in fields:
             fields["GSI2PK"] = status_gsi(fields["status"])
+        closing = bool(fields.get("outcome"))
+        if "outcome" in fields and not closing:  # a resume clears the outcome: open again
+            fields["GSI4PK"] = OPEN_RUNS
         names_used = {f"#f{i}": k for i, k in enumerate(fields)}
         vals = {f":f{i}": v for i, v in enumerate(fields.values())}
         expr = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+        if "GSI4PK" in fields:
+            expr += ", GSI4SK = GSI1SK"
         if add:
             for j, (k, v) in enumerate(add.items()):
                 names_used[f"#a{j}"] = k
                 vals[f":a{j}"] = v
             expr += " ADD " + ", ".join(f"#a{j} :a{j}" for j in range(len(add)))
+        if closing:  # an outcome closes the run: out of the open-runs index
+            expr += " REMOVE GSI4PK, GSI4SK"
         return self.t.update(run_pk(run_id), RUN_SK, expr, condition=condition or "attribute_exists(PK)",
                              names={**names_used, **(names or {})}, values={**vals, **(values or {})}) or {}
 
@@ -102,6 +112,18 @@ class DynamoRunStore(RunStore):
                             limit=limit, next_token=next_token, filters=filters)
         page.items = [PipelineRun.from_item(i) for i in page.items]
         return page
+
+    def open_runs(self) -> list[str]:
+        """Ids of the runs with no outcome yet, oldest first: one read of the
+        sparse open-runs index (keys only), whatever the history holds."""
+        found: list[str] = []
+        token = None
+        while True:
+            page = self.t.query_index("GSI4", OPEN_RUNS, limit=1000, next_token=token, newest_first=False)
+            found += [str(item["PK"]).removeprefix(run_pk("")) for item in page.items]
+            token = page.next_token
+            if not token:
+                return found
 
     # -- stages -------------------------------------------------------------------------
 

@@ -13,6 +13,12 @@ STATUS_GSI_FORMAT = "RUNS#STATUS#{}"
 #: ``GSI1PK`` of every run, ``GSI3PK`` of an incident's runs.
 ALL_RUNS = "RUNS"
 INCIDENT_GSI_FORMAT = "RUNS#INCIDENT#{}"
+#: ``GSI4PK`` of a run that has no outcome yet (owed or in progress), ``GSI4SK`` its
+#: ``GSI1SK``.  The index is sparse: whatever sets an outcome removes both (the
+#: ASL's Completed/Skipped/Failed tasks too), a resume puts them back, so the
+#: reconciler's query costs what is open, not every run ever made.
+OPEN_RUNS = "RUNS#OPEN"
+OPEN_INDEX_ATTRIBUTES = ("GSI4PK", "GSI4SK")
 
 
 def run_pk(run_id: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from signalfire.errors import RunStalled, RunStartError, SignalfireError
+from signalfire.errors import NotFoundError, RunStalled, RunStartError, SignalfireError
 from signalfire.observability import logger
 from signalfire.runs.launcher import RunLauncher
 from signalfire.runs.models import PipelineRun, RunStatus
@@ -61,39 +61,33 @@ class Reconciler:
         self.deadline = launcher.settings.run_deadline_seconds
 
     def reconcile(self) -> ReconcileReport:
+        """One pass over the open runs (the sparse open-runs index: what has
+        no outcome yet), never the history: its cost follows the runs in
+        flight, not the runs ever made."""
         report = ReconcileReport()
         now = utcnow()
-        for run in self._all(RunStatus.PENDING):
-            if now - run.created_at < GRACE:
-                continue
+        for run_id in self.runs.open_runs():
             try:
-                if self.launcher.start_owed(run.run_id):
-                    report.owed_started.append(run.run_id)
-            except (RunStartError, SignalfireError) as exc:
-                logger.warning("an owed run could not start; next pass", extra={"run_id": run.run_id,
-                                                                                  "error": str(exc)})
-                report.owed_failed.append(run.run_id)
-        for status in IN_PROGRESS:
-            for run in self._all(status):
-                if not is_stalled(run, self.deadline):
+                run = self.runs.get_run(run_id)
+            except NotFoundError:  # expired (TTL) between the two reads
+                continue
+            if run.status == RunStatus.PENDING:
+                if now - run.created_at < GRACE:
                     continue
+                try:
+                    if self.launcher.start_owed(run.run_id):
+                        report.owed_started.append(run.run_id)
+                except (RunStartError, SignalfireError) as exc:
+                    logger.warning("an owed run could not start; next pass", extra={"run_id": run.run_id,
+                                                                                      "error": str(exc)})
+                    report.owed_failed.append(run.run_id)
+            elif is_stalled(run, self.deadline):
                 if self.recover(run) == "restarted":
                     report.restarted.append(run.run_id)
                 else:
                     report.failed.append(run.run_id)
         logger.info("reconciled runs", extra=report.model_dump())
         return report
-
-    def _all(self, status: RunStatus) -> list[PipelineRun]:
-        found: list[PipelineRun] = []
-        token = None
-        while True:
-            page = self.runs.list_runs(status=status.value, incident_id=None, since=None, limit=200,
-                                       next_token=token)
-            found += page.items
-            token = page.next_token
-            if not token:
-                return found
 
     # -- one stalled run -------------------------------------------------------------------
 

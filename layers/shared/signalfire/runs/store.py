@@ -51,6 +51,10 @@ class RunStore(ABC):
                   next_token: str | None) -> Page: ...
 
     @abstractmethod
+    def open_runs(self) -> list[str]:
+        """Ids of the runs that have no outcome yet (owed or in progress), oldest first."""
+
+    @abstractmethod
     def put_stage(self, stage: StageExecution) -> None: ...
 
     @abstractmethod

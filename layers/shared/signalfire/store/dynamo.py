@@ -219,7 +219,7 @@ class DynamoTable:
     # -- queries -----------------------------------------------------------------------
 
     def query_index(self, index: str, pk: str, **kwargs: Any) -> Page:
-        """:meth:`query` on one of the generic GSIs (``GSI1``..``GSI3``), whose
+        """:meth:`query` on one of the generic GSIs (``GSI1``..``GSI4``), whose
         keys are ``<index>PK`` / ``<index>SK``."""
         return self.query(pk_name=f"{index}PK", pk=pk, index=index, sk_name=f"{index}SK", **kwargs)
 
