@@ -19,7 +19,6 @@ import routes_runs
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from signalfire import services
 from signalfire.alerts.drivers import DRIVERS
@@ -35,6 +34,7 @@ from signalfire.alerts.incidents import (
 from signalfire.alerts.models import Incident, RejectedPayload
 from signalfire.auth import Role
 from signalfire.handlers.resolver import make_resolver
+from signalfire.models import Model
 from signalfire.observability import logger, metrics, tracer
 from signalfire.pagination import PageOut, PageQuery
 
@@ -51,7 +51,7 @@ AlertQuery = Annotated[AlertListQuery, Query()]
 IncidentQuery = Annotated[IncidentListQuery, Query()]
 
 
-class WebhookHealth(BaseModel):
+class WebhookHealth(Model):
     status: str
     drivers: list[str]
 
@@ -94,14 +94,14 @@ def get_incident(incident_id: str) -> IncidentDetail:
     return services.incidents().get(incident_id)
 
 
-class ActionBody(BaseModel):
+class ActionBody(Model):
     """Who acts, and an optional note added with the change (the body may be empty)."""
 
     by: str = ""
     note: str = ""
 
 
-class NoteBody(BaseModel):
+class NoteBody(Model):
     text: str
     by: str = ""
 

@@ -17,10 +17,11 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from signalfire import services
 from signalfire.errors import BadRequestError, ConfigurationError
+from signalfire.models import Model
 from signalfire.pagination import PageOut, PageQuery
 from signalfire.pipelines.budget import check_defaults, check_duration, workflow_fit
 from signalfire.pipelines.compile import compile_definition
@@ -33,7 +34,7 @@ Config = Annotated[dict[str, Any], Field(description="the pipeline config {versi
                                                      "docs/pipelines.md, and the PipelineConfig schema")]
 
 
-class CreateBody(BaseModel):
+class CreateBody(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str
@@ -44,7 +45,7 @@ class CreateBody(BaseModel):
     created_by: str = Field(default="", max_length=256)
 
 
-class UpdateBody(BaseModel):
+class UpdateBody(Model):
     model_config = ConfigDict(extra="forbid")
 
     config: Config
@@ -54,13 +55,13 @@ class UpdateBody(BaseModel):
     created_by: str = Field(default="", max_length=256)
 
 
-class ActivateBody(BaseModel):
+class ActivateBody(Model):
     model_config = ConfigDict(extra="forbid")
 
     version: int = Field(ge=1)
 
 
-class Validated(BaseModel):
+class Validated(Model):
     valid: bool
     nodes: list[dict[str, Any]]
     count: int
@@ -68,7 +69,7 @@ class Validated(BaseModel):
     worst_case_seconds: int
 
 
-class Versions(BaseModel):
+class Versions(Model):
     name: str
     items: list[PipelineDefinition]
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from signalfire import services
 from signalfire.alerts.incidents import Blank, Since, parse_since
+from signalfire.models import Model
 from signalfire.notify.store import Delivery
 from signalfire.pagination import PageOut, PageQuery
 from signalfire.runs.models import RunStatus, RunView, StageExecution
@@ -31,14 +32,14 @@ class DeliveryView(Delivery):
     claimed_by: SkipJsonSchema[str] = Field(default="", exclude=True)
 
 
-class RunDetail(BaseModel):
+class RunDetail(Model):
     run: RunView
     stages: list[StageExecution]
     #: one per (notify node, channel): delivered / failed / sending / skipped
     deliveries: list[DeliveryView]
 
 
-class RunResumed(BaseModel):
+class RunResumed(Model):
     run: RunView
 
 

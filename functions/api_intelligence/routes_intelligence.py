@@ -22,7 +22,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from signalfire import services
 from signalfire.intelligence.models import AnalysisHistory, DiskAnalysis, MemoryAnalysis
@@ -34,13 +34,14 @@ from signalfire.intelligence.service import (
     ProvidersOverview,
     ProviderUpdate,
 )
+from signalfire.models import Model
 
 router = APIGatewayHttpRouter()
 
 Hostname = Annotated[str, Query(min_length=1, max_length=255, description="the host the agent reports as")]
 
 
-class AnalyzeBody(BaseModel):
+class AnalyzeBody(Model):
     model_config = ConfigDict(extra="forbid")
 
     incident_id: str = Field(min_length=1, max_length=128)

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from signalfire import services
 from signalfire.errors import NotFoundError
+from signalfire.models import Model
 from signalfire.notify.channels import CHANNELS, get_channel
 from signalfire.notify.models import (
     BatchOutcome,
@@ -28,7 +29,7 @@ from signalfire.notify.service import ChannelInput, Target
 router = APIGatewayHttpRouter()
 
 
-class SendRequest(BaseModel):
+class SendRequest(Model):
     """One notification (seed: NotificationMessage) and where it goes."""
 
     title: str = Field(min_length=1, max_length=2000)
@@ -49,7 +50,7 @@ class SendRequest(BaseModel):
                                    dedup_key=self.dedup_key)
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(Model):
     notifications: list[SendRequest] = Field(min_length=1, max_length=20)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from signalfire.models import Model
 from signalfire.store.dynamo import Page
 
 MAX_PAGE = 200
@@ -21,14 +22,14 @@ DEFAULT_PAGE = 50
 T = TypeVar("T")
 
 
-class PageQuery(BaseModel):
+class PageQuery(Model):
     """``?limit=&next_token=``: the query every list route takes (extended with its filters)."""
 
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE, description=f"items per page, 1-{MAX_PAGE}")
     next_token: str | None = Field(default=None, description="the next_token of the previous page")
 
 
-class PageOut(BaseModel, Generic[T]):
+class PageOut(Model, Generic[T]):
     """One page of a list: ``next_token`` is null on the last page."""
 
     items: list[T]

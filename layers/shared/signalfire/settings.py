@@ -6,13 +6,14 @@ import json
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from signalfire import constants as env
+from signalfire.models import Model
 from signalfire.pipelines.budget import WorkflowLimits
 
 
-class Settings(BaseModel):
+class Settings(Model):
     table_name: str = "signalfire"
     state_machine_arn: str = ""
     webhook_token_secret: str = "signalfire/webhook-token"

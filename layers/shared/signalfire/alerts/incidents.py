@@ -34,6 +34,7 @@ from signalfire.alerts.models import (
 from signalfire.alerts.store import AlertStore
 from signalfire.errors import BadRequestError, ConflictError, NotFoundError
 from signalfire.ids import new_id
+from signalfire.models import Model
 from signalfire.pagination import PageOut, PageQuery
 from signalfire.store.exceptions import ConditionFailed
 from signalfire.text import clean_text
@@ -84,19 +85,19 @@ class RejectedSummary(RejectedPayload):
     body: SkipJsonSchema[str] = Field(default="", exclude=True)
 
 
-class IncidentDetail(BaseModel):
+class IncidentDetail(Model):
     incident: Incident
     alerts: list[Alert] = Field(default_factory=list)
     #: The first 100 notes, oldest first (``incident.note_count`` counts them all).
     notes: list[IncidentNote] = Field(default_factory=list)
 
 
-class NoteAdded(BaseModel):
+class NoteAdded(Model):
     note: IncidentNote
     incident: Incident
 
 
-class AlertDetail(BaseModel):
+class AlertDetail(Model):
     alert: Alert
     history: list[AlertHistory] = Field(default_factory=list)
 

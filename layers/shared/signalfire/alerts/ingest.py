@@ -19,7 +19,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from signalfire.alerts.models import (
     Alert,
@@ -35,6 +35,7 @@ from signalfire.alerts.models import (
 from signalfire.alerts.store import AlertStore, AlertWrite, EscalateIncident, JoinIncident, LeaveIncident
 from signalfire.errors import ConcurrentUpdateError
 from signalfire.ids import alert_id, group_id, new_id
+from signalfire.models import Model
 from signalfire.observability import logger
 from signalfire.runs.models import PipelineRun, RunStatus
 from signalfire.runs.store import output_ref
@@ -51,7 +52,7 @@ class IncidentEvent(StrEnum):
     UPDATED = "updated"
 
 
-class AlertChange(BaseModel):
+class AlertChange(Model):
     alert_id: str
     fingerprint: str
     name: str
@@ -61,7 +62,7 @@ class AlertChange(BaseModel):
     incident_id: str | None = None
 
 
-class IncidentChange(BaseModel):
+class IncidentChange(Model):
     incident_id: str
     event: IncidentEvent
     severity: str
@@ -69,7 +70,7 @@ class IncidentChange(BaseModel):
     run_id: str = ""  # the run this change owes (created / escalated / resolved)
 
 
-class OwedRuns(BaseModel):
+class OwedRuns(Model):
     """Runs an alert owes (new ones and any a lost earlier delivery left):
     the launcher starts them, then clears them from the alert at ``version``."""
 
@@ -78,7 +79,7 @@ class OwedRuns(BaseModel):
     run_ids: list[str]
 
 
-class RunPlan(BaseModel):
+class RunPlan(Model):
     """How the runs a webhook owes are born when the webhook itself starts
     them (runs/launcher.py): the pipeline's fields, and the starter's lease,
     written with the PENDING run in the alert's transaction (docs/cost.md)."""
@@ -89,7 +90,7 @@ class RunPlan(BaseModel):
     lease_seconds: float = 60.0
 
 
-class IngestOutcome(BaseModel):
+class IngestOutcome(Model):
     """What one webhook did: the seed's counts plus the per-alert and
     per-incident changes, and the runs they owe."""
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from signalfire.models import Model
 from signalfire.text import clean_json, clean_text, truncate_utf8
 from signalfire.timeutil import utcnow
 
@@ -100,7 +101,7 @@ def _stringify(mapping: Any) -> dict[str, str]:
     return out
 
 
-class ParsedAlert(BaseModel):
+class ParsedAlert(Model):
     """One alert in the standard form every driver produces (seed: ParsedAlert)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -151,7 +152,7 @@ class ParsedAlert(BaseModel):
         return self.status == AlertStatus.FIRING
 
 
-class ParsedPayload(BaseModel):
+class ParsedPayload(Model):
     """Everything a driver read from one webhook (seed: ParsedPayload)."""
 
     alerts: list[ParsedAlert]
@@ -163,7 +164,7 @@ class ParsedPayload(BaseModel):
     raw_payload: dict[str, Any] = Field(default_factory=dict)
 
 
-class ProcessingResult(BaseModel):
+class ProcessingResult(Model):
     """Counts from one ingest (seed: ProcessingResult)."""
 
     alerts_created: int = 0
@@ -198,7 +199,7 @@ class HistoryEvent(StrEnum):
     REOPENED = "reopened"
 
 
-class Alert(BaseModel):
+class Alert(Model):
     """A deduplicated alert: one per (source, fingerprint) (seed: Alert)."""
 
     id: str
@@ -236,7 +237,7 @@ class Alert(BaseModel):
         return max(0.0, (end - self.started_at).total_seconds())
 
 
-class AlertHistory(BaseModel):
+class AlertHistory(Model):
     """One state change of an alert (seed: AlertHistory)."""
 
     alert_id: str
@@ -247,7 +248,7 @@ class AlertHistory(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Incident(BaseModel):
+class Incident(Model):
     """Related firing alerts and their lifecycle (seed: Incident)."""
 
     id: str
@@ -292,7 +293,7 @@ MAX_NOTE_CHARS = 10_000
 MAX_BY_CHARS = 256
 
 
-class IncidentNote(BaseModel):
+class IncidentNote(Model):
     """A note on an incident (seed: notes in Incident.metadata), stored as an
     item of its own so an incident never outgrows DynamoDB's 400 KB item."""
 
@@ -303,7 +304,7 @@ class IncidentNote(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
-class RejectedPayload(BaseModel):
+class RejectedPayload(Model):
     """A webhook body we could not accept, kept with the reason for replay."""
 
     id: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from signalfire.alerts.models import (
     Alert,
@@ -18,11 +18,12 @@ from signalfire.alerts.models import (
     RejectedPayload,
     Severity,
 )
+from signalfire.models import Model
 from signalfire.runs.models import PipelineRun
 from signalfire.store.dynamo import Page
 
 
-class JoinIncident(BaseModel):
+class JoinIncident(Model):
     """The incident an alert joins: a new one (``created``, replacing the
     group's stale pointer ``replaces``) or an open one (then conditional on it
     still being open, and on its severity still being ``escalate_from`` when
@@ -36,7 +37,7 @@ class JoinIncident(BaseModel):
     escalate_to: Severity | None = None
 
 
-class LeaveIncident(BaseModel):
+class LeaveIncident(Model):
     """A firing alert stops counting for its incident.  ``resolve``: it was
     the last one firing, so the incident resolves (conditional on that)."""
 
@@ -45,13 +46,13 @@ class LeaveIncident(BaseModel):
     group_id: str = ""  # the group pointer to free when it resolves
 
 
-class EscalateIncident(BaseModel):
+class EscalateIncident(Model):
     incident_id: str
     from_severity: Severity
     to_severity: Severity
 
 
-class AlertWrite(BaseModel):
+class AlertWrite(Model):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     alert: Alert

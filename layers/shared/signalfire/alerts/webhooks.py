@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from signalfire.alerts.drivers import parse_webhook
 from signalfire.alerts.ingest import IngestOutcome, IngestService, RunPlan
@@ -22,6 +22,7 @@ from signalfire.errors import (
     PayloadTooLargeError,
     SignalfireError,
 )
+from signalfire.models import Model
 from signalfire.observability import logger
 
 
@@ -36,7 +37,7 @@ class RunStarter(Protocol):
         """Start the runs ``outcome`` owes; returns their ids."""
 
 
-class WebhookRequest(BaseModel):
+class WebhookRequest(Model):
     body: bytes
     driver: str | None = None
     pipeline: str | None = None
@@ -45,7 +46,7 @@ class WebhookRequest(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
-class WebhookAccepted(BaseModel):
+class WebhookAccepted(Model):
     status: str = "accepted"
     source: str
     alerts_created: int

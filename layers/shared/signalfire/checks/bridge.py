@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from signalfire.alerts.hosts import host_key
 from signalfire.alerts.ingest import IngestOutcome, IngestService
 from signalfire.alerts.models import AlertStatus, ParsedAlert, ParsedPayload, Severity
 from signalfire.checks.models import CheckRun, CheckStatus
 from signalfire.ids import alert_id
+from signalfire.models import Model
 
 SOURCE = "agent"
 HOST_SILENT = "HostSilent"
@@ -33,7 +34,7 @@ class RunStarter(Protocol):
     def start_for(self, outcome: IngestOutcome) -> list[str]: ...
 
 
-class BridgeOutcome(BaseModel):
+class BridgeOutcome(Model):
     #: checker -> alert id, for the checkers whose alert is firing after this batch
     alerting: dict[str, str] = Field(default_factory=dict)
     alerts: list[dict[str, Any]] = Field(default_factory=list)

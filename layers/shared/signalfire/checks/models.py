@@ -13,7 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from signalfire.models import Model
 
 #: The seed's CHECKER_REGISTRY names (the agent's checkers).
 CHECKERS = ("cpu", "memory", "disk", "disk_common", "disk_linux", "disk_macos", "network", "process")
@@ -41,7 +43,7 @@ def worst(statuses: list[CheckStatus]) -> CheckStatus:
     return max(statuses, key=lambda s: s.rank) if statuses else CheckStatus.UNKNOWN
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -57,7 +59,7 @@ class CheckResultIn(_Strict):
     executed_at: datetime
 
 
-class HostIn(BaseModel):
+class HostIn(Model):
     """Host identity; ``hostname`` is required, the rest is informative."""
 
     model_config = ConfigDict(extra="allow")
@@ -94,7 +96,7 @@ class CheckBatchIn(_Strict):
         return v
 
 
-class CheckRun(BaseModel):
+class CheckRun(Model):
     """Seed CheckRun: the audit record of one checker's run on one host."""
 
     id: str
@@ -129,7 +131,7 @@ class CheckRun(BaseModel):
         return self.alert_id is not None
 
 
-class Host(BaseModel):
+class Host(Model):
     """What we know about one agent host (``GET /hosts/{hostname}``)."""
 
     hostname: str
@@ -155,7 +157,7 @@ class Host(BaseModel):
     version: int = 0
 
 
-class HostSummary(BaseModel):
+class HostSummary(Model):
     """One host in ``GET /hosts``: its state without the history."""
 
     hostname: str
@@ -172,7 +174,7 @@ class HostSummary(BaseModel):
     alerting: list[str]
 
 
-class HostDetail(BaseModel):
+class HostDetail(Model):
     host: Host
     checks: dict[str, CheckRun] = Field(default_factory=dict)
     snapshot: dict[str, Any] | None = None
@@ -182,7 +184,7 @@ class HostDetail(BaseModel):
     stale: bool = False
 
 
-class CheckInAccepted(BaseModel):
+class CheckInAccepted(Model):
     status: Literal["accepted", "duplicate"]
     batch_id: str
     hostname: str

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from signalfire.alerts.store import AlertStore
 from signalfire.alerts.webhooks import parse_json_body, rejected_id
@@ -41,6 +41,7 @@ from signalfire.errors import (
     PayloadValidationError,
     SignalfireError,
 )
+from signalfire.models import Model
 from signalfire.observability import logger
 from signalfire.pagination import PageOut
 from signalfire.store.codec import to_dynamo
@@ -181,7 +182,7 @@ def _fresh_snapshot(batch: CheckBatchIn, host: Host | None) -> bool:
 
 # -- reading ------------------------------------------------------------------------------------------
 
-class CheckListing(BaseModel):
+class CheckListing(Model):
     """A page of check results (``GET /checks``), newest batch first."""
 
     items: list[dict[str, Any]] = Field(default_factory=list)
@@ -237,7 +238,7 @@ class CheckQueries:
 
 # -- silent hosts (dead man's switch) -----------------------------------------------------------------
 
-class SweepResult(BaseModel):
+class SweepResult(Model):
     hosts_checked: int = 0
     went_silent: list[str] = Field(default_factory=list)
     run_ids: list[str] = Field(default_factory=list)

@@ -11,11 +11,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
 
 from signalfire import aws, services
 from signalfire.auth import Role, extract_token
 from signalfire.errors import SignalfireError
+from signalfire.models import Model
 from signalfire.observability import logger
 
 #: Time kept back from the function's deadline to shape and send the answer.
@@ -105,7 +105,7 @@ def require_role(event: Any, role: Role) -> Role:
     return services.token_verifier().require(token, role)
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     """Every error answer: the error class name (the contract), what went wrong, and details."""
 
     error: str

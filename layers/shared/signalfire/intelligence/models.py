@@ -14,9 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from signalfire.alerts.models import Alert, Incident
+from signalfire.models import Model
 from signalfire.redaction import redact
 from signalfire.timeutil import utcnow
 
@@ -55,7 +56,7 @@ def _clip(text: Any, limit: int) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-class Recommendation(BaseModel):
+class Recommendation(Model):
     """One recommendation (seed DTO).  Lenient on input, strict on size: an
     unknown type becomes ``general``, an unknown priority ``medium``, long
     text is clipped."""
@@ -117,7 +118,7 @@ class Recommendation(BaseModel):
         return self.model_dump(mode="json")
 
 
-class Analysis(BaseModel):
+class Analysis(Model):
     """What a provider concluded: the answer shape every provider returns."""
 
     summary: str = ""
@@ -153,7 +154,7 @@ class Analysis(BaseModel):
         return list(self.recommendations[0].actions) if self.recommendations else []
 
 
-class Usage(BaseModel):
+class Usage(Model):
     """Token counts as the vendor reported them (None when it did not)."""
 
     prompt_tokens: int | None = None
@@ -171,7 +172,7 @@ class Usage(BaseModel):
 # --- host context (read from the agent's latest snapshot) -------------------------------
 
 
-class ProcessInfo(BaseModel):
+class ProcessInfo(Model):
     pid: int | None = None
     name: str = ""
     user: str = ""
@@ -181,7 +182,7 @@ class ProcessInfo(BaseModel):
     cmdline: str = ""
 
 
-class DiskUsage(BaseModel):
+class DiskUsage(Model):
     path: str
     percent: float | None = None
     total_gb: float | None = None
@@ -189,13 +190,13 @@ class DiskUsage(BaseModel):
     free_gb: float | None = None
 
 
-class PathSize(BaseModel):
+class PathSize(Model):
     path: str
     size_mb: float | None = None
     age_days: float | None = None
 
 
-class HostContext(BaseModel):
+class HostContext(Model):
     """What the server knows about one host from the agent's latest report.
 
     The interface the analysis reads (see ``intelligence/hosts.py``); the
@@ -225,7 +226,7 @@ class HostContext(BaseModel):
                     or self.memory_percent is not None or self.cpu_percent is not None)
 
 
-class AnalysisRequest(BaseModel):
+class AnalysisRequest(Model):
     """Everything one analysis looks at."""
 
     incident: Incident | None = None
@@ -246,7 +247,7 @@ class AnalysisRequest(BaseModel):
 # --- stored records ---------------------------------------------------------------------
 
 
-class HostAnalysis(BaseModel):
+class HostAnalysis(Model):
     """``GET /intelligence/memory`` and ``/disk``: a host's snapshot read by the local provider."""
 
     hostname: str
@@ -278,7 +279,7 @@ class AnalysisStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class AnalysisRun(BaseModel):
+class AnalysisRun(Model):
     """Audit record of one analysis (seed: AnalysisRun, every field)."""
 
     id: str
@@ -339,7 +340,7 @@ class AnalysisRun(BaseModel):
         self._finish()
 
 
-class IntelligenceProvider(BaseModel):
+class IntelligenceProvider(Model):
     """A provider configuration kept as data (seed: IntelligenceProvider)."""
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -357,7 +358,7 @@ class IntelligenceProvider(BaseModel):
         return data
 
 
-class AnalysisHistory(BaseModel):
+class AnalysisHistory(Model):
     """``GET /intelligence/recommendations``: an incident's stored analyses, newest first."""
 
     incident_id: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from signalfire.alerts.models import Alert, Incident
 from signalfire.alerts.store import AlertStore
@@ -37,6 +37,7 @@ from signalfire.intelligence.providers import (
 )
 from signalfire.intelligence.providers.base import ProviderAnswer
 from signalfire.intelligence.store import IntelligenceStore
+from signalfire.models import Model
 from signalfire.observability import logger
 from signalfire.redaction import MASK, is_sensitive
 from signalfire.timeutil import utcnow
@@ -50,7 +51,7 @@ API_RESERVE_SECONDS = 7.0
 MAX_PROVIDER_TIMEOUT = 100.0  # the analyze function's own timeout is 120 s
 
 
-class ProviderInput(BaseModel):
+class ProviderInput(Model):
     """POST /intelligence/providers/ body (seed: IntelligenceProvider fields)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -62,7 +63,7 @@ class ProviderInput(BaseModel):
     description: str = Field(default="", max_length=2000)
 
 
-class ProviderUpdate(BaseModel):
+class ProviderUpdate(Model):
     """PUT /intelligence/providers/{name} body: any subset; a config value of
     ``***`` keeps the stored secret (what GET shows is redacted)."""
 
@@ -74,7 +75,7 @@ class ProviderUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
 
 
-class ProviderOut(BaseModel):
+class ProviderOut(Model):
     """An IntelligenceProvider as the API shows it: sensitive config values are ``***``."""
 
     name: str
@@ -90,7 +91,7 @@ class ProviderOut(BaseModel):
         return cls.model_validate(item.public())
 
 
-class ProviderKind(BaseModel):
+class ProviderKind(Model):
     provider: str
     default_model: str
     config_keys: list[str]
@@ -98,7 +99,7 @@ class ProviderKind(BaseModel):
     requires_key: bool | None = None
 
 
-class ProvidersOverview(BaseModel):
+class ProvidersOverview(Model):
     """GET /intelligence/providers/: the types and the configured providers."""
 
     types: list[ProviderKind]
@@ -107,7 +108,7 @@ class ProvidersOverview(BaseModel):
     effective: str
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str
     providers: list[str]
     active: str | None
@@ -116,7 +117,7 @@ class Health(BaseModel):
     fallback_enabled: bool
 
 
-class AnalysisResult(BaseModel):
+class AnalysisResult(Model):
     """What an analysis concluded (seed: AnalyzeResult, plus its audit facts)."""
 
     incident_id: str | None = None

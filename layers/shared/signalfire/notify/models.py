@@ -8,7 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
+
+from signalfire.models import Model
 
 #: The seed's four message severities; anything else is normalised onto them.
 SEVERITIES = ("critical", "warning", "info", "success")
@@ -42,12 +44,12 @@ class NotificationEvent(StrEnum):
     RESOLVE = "resolve"
 
 
-class Link(BaseModel):
+class Link(Model):
     text: str
     href: str
 
 
-class NotificationMessage(BaseModel):
+class NotificationMessage(Model):
     """Seed NotificationMessage, plus the incident lifecycle fields channels need."""
 
     title: str = Field(min_length=1, max_length=2000)
@@ -75,7 +77,7 @@ class NotificationMessage(BaseModel):
         return v
 
 
-class SendResult(BaseModel):
+class SendResult(Model):
     """The seed's standard return format, plus ``retryable``: whether trying the
     same send again can help (decided by :mod:`signalfire.notify.retry`)."""
 
@@ -101,7 +103,7 @@ class SendResult(BaseModel):
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
-class NotificationChannel(BaseModel):
+class NotificationChannel(Model):
     """A named, stored channel configuration (seed: NotificationChannel)."""
 
     name: str
@@ -129,7 +131,7 @@ class SendOutcome(SendResult):
     driver: str
 
 
-class BatchOutcome(BaseModel):
+class BatchOutcome(Model):
     """``POST /notify/batch``: one outcome per notification, in order."""
 
     results: list[SendOutcome]
@@ -142,24 +144,24 @@ class ChannelOut(NotificationChannel):
     """A stored channel as the API shows it: literal secrets in ``config`` are masked, references kept."""
 
 
-class ChannelList(BaseModel):
+class ChannelList(Model):
     items: list[ChannelOut]
     count: int
 
 
-class DriverInfo(BaseModel):
+class DriverInfo(Model):
     driver: str
     description: str
     #: the config keys whose literal values are masked in answers
     secret_keys: list[str]
 
 
-class DriverList(BaseModel):
+class DriverList(Model):
     items: list[DriverInfo]
     count: int
 
 
-class DriverRequirements(BaseModel):
+class DriverRequirements(Model):
     """``GET /notify/drivers/{driver}``: the config a channel of this driver takes."""
 
     driver: str

@@ -28,10 +28,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from signalfire import deadline
 from signalfire.errors import ConfigurationError, NotFoundError
+from signalfire.models import Model
 from signalfire.notify.channels import CHANNELS, Channel, Runtime, get_channel
 from signalfire.notify.models import NotificationChannel, NotificationEvent, NotificationMessage, SendResult
 from signalfire.notify.outbound import DestinationRefused
@@ -47,13 +48,13 @@ MAX_PARALLEL = 8
 TEMPLATE_KEYS = ("template", "subject_template", "html_template", "payload_template")
 
 
-class Target(BaseModel):
+class Target(Model):
     name: str
     driver: str
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class ChannelOutcome(BaseModel):
+class ChannelOutcome(Model):
     """NotifyResult's per-channel entry."""
 
     channel: str
@@ -67,7 +68,7 @@ class ChannelOutcome(BaseModel):
     at: str = ""
 
 
-class NotifyResult(BaseModel):
+class NotifyResult(Model):
     """Seed NotifyResult: what the notify stage did, channel by channel."""
 
     event: str
@@ -95,7 +96,7 @@ def public(channel: NotificationChannel) -> dict[str, Any]:
     return data
 
 
-class ChannelInput(BaseModel):
+class ChannelInput(Model):
     """POST /notify/channels/ body (PUT takes the same, name from the path)."""
 
     name: str = Field(default="", description="Unique channel name, e.g. ops-slack")

@@ -15,8 +15,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from signalfire.models import Model
 from signalfire.notify.models import NotificationChannel
 
 
@@ -48,7 +49,7 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-class Delivery(BaseModel):
+class Delivery(Model):
     """What happened to one (run, node, channel)."""
 
     run_id: str
@@ -69,14 +70,14 @@ class Delivery(BaseModel):
     delivered_at: datetime | None = None
 
 
-class Claim(BaseModel):
+class Claim(Model):
     """The answer to a claim: ours to send, or someone else's record."""
 
     claimed: bool
     existing: Delivery | None = None
 
 
-class FiringRecord(BaseModel):
+class FiringRecord(Model):
     """A channel that received an incident's firing."""
 
     incident_id: str

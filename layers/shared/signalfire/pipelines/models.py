@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from signalfire.models import Model
 from signalfire.timeutil import utcnow
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
@@ -96,7 +97,7 @@ def _check_path(v: Any) -> str:
 # --- per-type node configs -----------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -331,7 +332,7 @@ class PipelineConfig(_Strict):
     nodes: list[Node]
 
 
-class WorkflowFit(BaseModel):
+class WorkflowFit(Model):
     """Whether a pipeline's worst-case run fits this deployment's workflow
     (shown by ``GET /pipelines/``; never stored).  An Express execution stops
     at 5 minutes, so a pipeline that does not fit is refused at run start."""
@@ -344,7 +345,7 @@ class WorkflowFit(BaseModel):
     first_node_past_limit: str | None = None
 
 
-class PipelineDefinition(BaseModel):
+class PipelineDefinition(Model):
     """The stored record (seed: PipelineDefinition).
 
     ``version`` counts from 1 and grows by one on every update; old versions

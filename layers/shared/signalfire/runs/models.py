@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field
 
 from signalfire import errors
+from signalfire.models import Model
 from signalfire.timeutil import parse_time
 
 
@@ -40,7 +41,7 @@ STATUS_AFTER = {"CHECK": RunStatus.CHECKED, "ANALYZE": RunStatus.ANALYZED, "NOTI
 OUTPUT_REF_FIELD = {"CHECK": "checker_output_ref", "ANALYZE": "intelligence_output_ref", "NOTIFY": "notify_output_ref"}
 
 
-class PipelineRun(BaseModel):
+class PipelineRun(Model):
     run_id: str
     trace_id: str
     status: RunStatus = RunStatus.PENDING
@@ -132,7 +133,7 @@ def _retryable_name(error_type: str) -> bool:
     return error_type.startswith("Lambda.") or error_type in ("States.Timeout", "States.TaskFailed")
 
 
-class StageExecution(BaseModel):
+class StageExecution(Model):
     run_id: str
     trace_id: str = ""
     index: int

@@ -22,9 +22,9 @@ from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
 
 from signalfire.errors import NotFoundError, RunStalled, RunStartError, SignalfireError
+from signalfire.models import Model
 from signalfire.observability import logger
 from signalfire.runs.launcher import RunLauncher
 from signalfire.runs.models import PipelineRun, RunStatus
@@ -36,7 +36,7 @@ IN_PROGRESS = (RunStatus.INGESTED, RunStatus.CHECKED, RunStatus.ANALYZED, RunSta
 GRACE = timedelta(seconds=30)
 
 
-class ReconcileReport(BaseModel):
+class ReconcileReport(Model):
     owed_started: list[str] = []
     owed_failed: list[str] = []
     restarted: list[str] = []

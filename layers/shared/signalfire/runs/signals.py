@@ -12,8 +12,9 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from signalfire.models import Model
 from signalfire.observability import logger
 
 PIPELINE_STARTED = "pipeline.started"
@@ -25,7 +26,7 @@ STAGE_RETRYING = "pipeline.stage.retrying"
 SIGNALS = (PIPELINE_STARTED, PIPELINE_COMPLETED, STAGE_STARTED, STAGE_SUCCEEDED, STAGE_FAILED, STAGE_RETRYING)
 
 
-class SignalTags(BaseModel):
+class SignalTags(Model):
     """Required on every signal (seed: SignalTags)."""
 
     trace_id: str

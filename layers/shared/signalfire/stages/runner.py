@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from signalfire import deadline, services
 from signalfire.alerts.models import Alert, Incident
 from signalfire.errors import ConfigurationError, RetriesExhaustedError, SignalfireError, StageRetryableError
+from signalfire.models import Model
 from signalfire.observability import logger
 from signalfire.pipelines.compile import FALLBACK_FIELD, MAX_RETRIES_FIELD, TIMEOUT_FIELD
 from signalfire.redaction import redact
@@ -40,7 +41,7 @@ SNAPSHOT_LIMIT = 4000
 RECORD_MARGIN_SECONDS = 3.0
 
 
-class StageRequest(BaseModel):
+class StageRequest(Model):
     """The Lambda payload the state machine sends (see statemachine/pipeline.asl.json)."""
 
     run_id: str

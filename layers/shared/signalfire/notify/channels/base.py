@@ -14,9 +14,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from signalfire.errors import ConfigurationError, SignalfireError
+from signalfire.models import Model
 from signalfire.notify import retry
 from signalfire.notify.compose import template_context
 from signalfire.notify.models import NotificationMessage, SendResult
@@ -49,7 +50,7 @@ class Runtime:
         return cls(policy=policy, local_mode=local, outbox=os.environ.get(env.LOCAL_OUTBOX, ""))
 
 
-class ChannelConfig(BaseModel):
+class ChannelConfig(Model):
     """Base of every channel's config: unknown keys are errors (a typo must not
     silently fall back to a default), templates are allowed on every channel."""
 
