@@ -9,7 +9,7 @@ Only the import is timed, not the interpreter's own start.  The ratio is
 of CPU time (``time.process_time``: the init's own work, which other
 processes on a shared machine barely change); wall time is shown beside it.
 
-    python bench/cold_start.py [--rounds 7] [--json] [--source-only] [--dev]
+    python bench/cold_start.py [--rounds 7] [--json] [--source-only] [--dev] [--against REF]
 
 By default it measures what Lambda would load (a "Lambda twin"): the layer
 and every function are built by their own Makefiles (the ones ``sam build``
@@ -29,6 +29,10 @@ bytecode of our package and the handlers (``-B``): what every cold start
 pays when the build host has no Python 3.13 to compile it with (Lambda's
 /opt is read-only, so nothing is cached there).
 
+``--against REF`` also builds the twin of a git revision (``main``, a
+commit) and measures it in the same rounds, interleaved with this tree and
+the baseline: a before/after that the machine's load cannot tilt.
+
 Results and the target (1.3x) are in docs/build.md.
 """
 
@@ -45,6 +49,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "local"), str(ROOT / "layers" / "shared")]
@@ -61,6 +66,8 @@ DEFERRED = {"httpx (first HTTP delivery or AI call)": "import httpx",
 #: What every function of a kind imports before any code of its own: the
 #: floor under its ratio (timed the same way, with the layer on the path).
 #: (code, the function whose environment it runs with)
+#: Suffix of the names measured in the ``--against`` tree.
+BEFORE = " (before)"
 FLOORS = {"HTTP function (handlers.resolver)": ("import signalfire.handlers.resolver", "IngestFunction"),
           "stage function (handlers.stage)": ("import signalfire.handlers.stage", "CheckFunction")}
 
@@ -149,21 +156,21 @@ def _drop_bytecode(tree: Path) -> None:
         shutil.rmtree(cache)
 
 
-def build_twin(work: Path, template: Template, source_only: bool) -> Setup:
-    """The layer and the functions as ``sam build`` makes them, for this host."""
+def build_twin(work: Path, root: Path, template: Template, source_only: bool, runtime: Path) -> Setup:
+    """The layer and the functions of the tree at ``root`` as ``sam build`` makes them, for this host."""
     python = lambda_python()
     path = f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # its compileall writes the .pyc
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}, "PATH": path}
     layer = work / "layer"
-    subprocess.run(["make", "--no-print-directory", "--makefile", str(ROOT / "layers/shared/Makefile"),
+    subprocess.run(["make", "--no-print-directory", "--makefile", str(root / "layers/shared/Makefile"),
                     "build-SharedLayer", f"ARTIFACTS_DIR={layer}", f"PLATFORM={_host_platform()}",
                     f"LAMBDA_PYTHON={LAMBDA_PYTHON}"],
-                   cwd=ROOT / "layers/shared", env=env, check=True, capture_output=True)
-    runtime = work / "runtime"  # what the Lambda runtime ships: boto3 and botocore, with bytecode
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
-                    str(runtime), *_versions("boto3", "botocore")], env=env, check=True, capture_output=True)
-    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
-                    str(runtime)], env=env, check=True, capture_output=True)
+                   cwd=root / "layers/shared", env=env, check=True, capture_output=True)
+    if not runtime.exists():  # what the Lambda runtime ships: boto3 and botocore, with bytecode
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target",
+                        str(runtime), *_versions("boto3", "botocore")], env=env, check=True, capture_output=True)
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+                        str(runtime)], env=env, check=True, capture_output=True)
     code = {}
     for logical, fn in sorted(template.functions().items()):
         out = work / "functions" / logical
@@ -178,9 +185,9 @@ def build_twin(work: Path, template: Template, source_only: bool) -> Setup:
     return Setup(python, ("-I", "-S") + (("-B",) if source_only else ()), [str(runtime)], layer / "python", code)
 
 
-def dev_setup(work: Path, template: Template, source_only: bool) -> Setup:
+def dev_setup(work: Path, root: Path, template: Template, source_only: bool, runtime: Path) -> Setup:
     """The dev tree with this interpreter (sees everything installed here)."""
-    shared = ROOT / "layers" / "shared"
+    shared = root / "layers" / "shared"
     code = {logical: fn.code_uri for logical, fn in template.functions().items()}
     if source_only:  # no .pyc for our code: a fresh copy, and -B so none is written
         shutil.copytree(shared / "signalfire", work / "shared" / "signalfire",
@@ -192,24 +199,46 @@ def dev_setup(work: Path, template: Template, source_only: bool) -> Setup:
     return Setup(sys.executable, ("-B",) if source_only else (), [], shared, code)
 
 
-def measure(rounds: int, source_only: bool, dev: bool) -> dict[str, object]:
-    template = Template(ROOT / "template.yaml")
+def checkout(ref: str, into: Path) -> Path:
+    """The files of git revision ``ref`` of this repository, unpacked under ``into``."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def _cases(setup: Setup, template: Template, suffix: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """name -> (code, environment) of every function, first-use library and floor of one tree."""
     functions = template.functions()
+    cases = {}
+    for logical, fn in sorted(functions.items()):
+        module, _, attr = fn.handler.rpartition(".")
+        env = _env({k: str(v) for k, v in fn.environment.items()})
+        paths = [str(setup.code[logical]), str(setup.layer), *setup.runtime]
+        cases[logical + suffix] = (HANDLER.format(paths=paths, module=module, attr=attr), env)
+    for label, code in DEFERRED.items():
+        cases[label + suffix] = (LIBRARY.format(paths=[str(setup.layer), *setup.runtime], code=code), _env({}))
+    for label, (code, logical) in FLOORS.items():
+        env = _env({k: str(v) for k, v in functions[logical].environment.items()})
+        cases[label + suffix] = (LIBRARY.format(paths=[str(setup.layer), *setup.runtime], code=code), env)
+    return cases
+
+
+def measure(rounds: int, source_only: bool, dev: bool, against: str | None = None) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="sf-cold-"))
+    trees = {"": ROOT}
     try:
-        setup = (dev_setup if dev else build_twin)(work, template, source_only)
+        if against:
+            trees[BEFORE] = checkout(against, work / "before" / "tree")
+        cases: dict[str, tuple[str, dict[str, str]]] = {}
+        setup = None
+        for suffix, root in trees.items():
+            template = Template(root / "template.yaml")
+            setup = (dev_setup if dev else build_twin)(work / (suffix.strip() or "this"), root, template,
+                                                       source_only, work / "runtime")
+            cases.update(_cases(setup, template, suffix))
+        assert setup is not None
         baseline_code = BASELINE.format(paths=setup.runtime)
-        cases = {}
-        for logical, fn in sorted(functions.items()):
-            module, _, attr = fn.handler.rpartition(".")
-            env = _env({k: str(v) for k, v in fn.environment.items()})
-            paths = [str(setup.code[logical]), str(setup.layer), *setup.runtime]
-            cases[logical] = (HANDLER.format(paths=paths, module=module, attr=attr), env)
-        for label, code in DEFERRED.items():
-            cases[label] = (LIBRARY.format(paths=[str(setup.layer), *setup.runtime], code=code), _env({}))
-        for label, (code, logical) in FLOORS.items():
-            env = _env({k: str(v) for k, v in functions[logical].environment.items()})
-            cases[label] = (LIBRARY.format(paths=[str(setup.layer), *setup.runtime], code=code), env)
         baseline: list[tuple[float, float]] = []
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(rounds):
@@ -226,12 +255,19 @@ def measure(rounds: int, source_only: bool, dev: bool) -> dict[str, object]:
         wall, cpu = (statistics.median(t[i] for t in samples) for i in (0, 1))
         rows[name] = {"ms": round(cpu * 1000, 1), "ratio": round(cpu / base_cpu, 2),
                       "wall_ms": round(wall * 1000, 1), "wall_ratio": round(wall / base_wall, 2)}
+    before = {name[:-len(BEFORE)]: rows.pop(name) for name in list(rows) if name.endswith(BEFORE)}
     deferred = {label: rows.pop(label) for label in DEFERRED}
     floors = {label: rows.pop(label) for label in FLOORS}
     return {"baseline_ms": round(base_cpu * 1000, 1), "baseline_wall_ms": round(base_wall * 1000, 1),
             "rounds": rounds, "source_only": source_only,
             "mode": "dev" if dev else "lambda-twin", "python": python, "load": list(os.getloadavg()),
-            "target_ratio": TARGET, "functions": rows, "deferred": deferred, "floors": floors}
+            "target_ratio": TARGET, "functions": rows, "deferred": deferred, "floors": floors,
+            "against": against, "before": before}
+
+
+def _line(name: str, row: dict[str, float], before: dict[str, float] | None, width: int) -> str:
+    was = "" if before is None else f"{before['ratio']:>8}"
+    return (f"{name:<{width}}{row['ms']:>9}{row['ratio']:>8}{row['wall_ms']:>10}{row['wall_ratio']:>8}{was}")
 
 
 def main() -> int:
@@ -239,10 +275,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--source-only", action="store_true", help="no bytecode for signalfire and the handlers")
     parser.add_argument("--dev", action="store_true", help="the dev tree and this interpreter, not a Lambda twin")
+    parser.add_argument("--against", metavar="REF", help="also measure git revision REF, in the same rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     load_before = os.getloadavg()
-    result = measure(args.rounds, args.source_only, args.dev)
+    result = measure(args.rounds, args.source_only, args.dev, args.against)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -251,16 +288,21 @@ def main() -> int:
           f"load average before: {load}, after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"baseline: import boto3; boto3.client('dynamodb') = {result['baseline_ms']} ms CPU, "
           f"{result['baseline_wall_ms']} ms wall (median of {args.rounds})")
-    print(f"{'function':<28}{'CPU ms':>9}{'ratio':>8}{'wall ms':>10}{'ratio':>8}   target {TARGET}x (CPU)")
-    for name, row in result["functions"].items():  # type: ignore[union-attr]
-        print(f"{name:<28}{row['ms']:>9}{row['ratio']:>8}{row['wall_ms']:>10}{row['wall_ratio']:>8}"
-              f"{'' if row['ratio'] <= TARGET else '   over'}")
+    Rows = dict[str, dict[str, float]]
+    functions, deferred, floors, before = (cast(Rows, result[k]) for k in ("functions", "deferred", "floors", "before"))
+    was = f"{args.against[:8]:>8}" if args.against else ""
+    print(f"{'function':<28}{'CPU ms':>9}{'ratio':>8}{'wall ms':>10}{'ratio':>8}{was}   target {TARGET}x (CPU)")
+    for name, row in functions.items():
+        print(_line(name, row, before.get(name) if args.against else None, 28)
+              + ("" if row["ratio"] <= TARGET else "   over"))
     print("imported on first use (not in the init above; alone, so shared modules count here too):")
-    for name, row in result["deferred"].items():  # type: ignore[union-attr]
-        print(f"  {name:<40}{row['ms']:>9}{row['ratio']:>8}{row['wall_ms']:>10}{row['wall_ratio']:>8}")
+    for name, row in deferred.items():
+        print("  " + _line(name, row, before.get(name) if args.against else None, 40))
     print("floors (imported by every function of the kind before its own code):")
-    for name, row in result["floors"].items():  # type: ignore[union-attr]
-        print(f"  {name:<40}{row['ms']:>9}{row['ratio']:>8}{row['wall_ms']:>10}{row['wall_ratio']:>8}")
+    for name, row in floors.items():
+        print("  " + _line(name, row, before.get(name) if args.against else None, 40))
+    if args.against:
+        print(f"(the last column: the CPU ratio of {args.against}, measured in the same rounds)")
     return 0
 
 
