@@ -80,13 +80,25 @@ boto3.client("dynamodb")
 print(time.perf_counter() - t, time.process_time() - c)
 """
 
+#: The init, then (not part of it) the CPU to build every model of ours the
+#: init loaded but left unbuilt (``defer_build``, signalfire.models): what a
+#: first request that used them all would add; a request using fewer adds less.
 HANDLER = """
 import sys, time
 sys.path[:0] = {paths!r}
 t, c = time.perf_counter(), time.process_time()
 import {module}
 getattr({module}, {attr!r})
-print(time.perf_counter() - t, time.process_time() - c)
+init = time.perf_counter() - t, time.process_time() - c
+c = time.process_time()
+base = sys.modules.get("signalfire.models")
+todo = list(base.Model.__subclasses__()) if base else []
+while todo:
+    model = todo.pop()
+    todo.extend(model.__subclasses__())
+    if not model.__pydantic_complete__:
+        model.model_rebuild()
+print(*init, time.process_time() - c)
 """
 
 
@@ -117,14 +129,13 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _time(python: str, code: str, env: dict[str, str], flags: tuple[str, ...] = ()) -> tuple[float, float]:
-    """(wall, CPU) seconds of the timed code in a fresh interpreter."""
+def _time(python: str, code: str, env: dict[str, str], flags: tuple[str, ...] = ()) -> tuple[float, ...]:
+    """(wall, CPU[, models' first-use CPU]) seconds of the timed code in a fresh interpreter."""
     out = subprocess.run([python, *flags, "-c", code], env=env, capture_output=True, text=True,
                          check=False, timeout=120)
     if out.returncode:
         raise RuntimeError(f"{code.strip().splitlines()[-3]} failed:\n{out.stderr[-3000:]}")
-    wall, cpu = out.stdout.strip().splitlines()[-1].split()
-    return float(wall), float(cpu)
+    return tuple(float(x) for x in out.stdout.strip().splitlines()[-1].split())
 
 
 def lambda_python() -> str:
@@ -239,8 +250,8 @@ def measure(rounds: int, source_only: bool, dev: bool, against: str | None = Non
             cases.update(_cases(setup, template, suffix))
         assert setup is not None
         baseline_code = BASELINE.format(paths=setup.runtime)
-        baseline: list[tuple[float, float]] = []
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        baseline: list[tuple[float, ...]] = []
+        times: dict[str, list[tuple[float, ...]]] = {name: [] for name in cases}
         for _ in range(rounds):
             for name, (code, env) in cases.items():
                 baseline.append(_time(setup.python, baseline_code, _env({}), setup.flags))
@@ -255,6 +266,9 @@ def measure(rounds: int, source_only: bool, dev: bool, against: str | None = Non
         wall, cpu = (statistics.median(t[i] for t in samples) for i in (0, 1))
         rows[name] = {"ms": round(cpu * 1000, 1), "ratio": round(cpu / base_cpu, 2),
                       "wall_ms": round(wall * 1000, 1), "wall_ratio": round(wall / base_wall, 2)}
+        if len(samples[0]) > 2:
+            models = statistics.median(t[2] for t in samples)
+            rows[name].update(models_ms=round(models * 1000, 1), models_ratio=round(models / base_cpu, 2))
     before = {name[:-len(BEFORE)]: rows.pop(name) for name in list(rows) if name.endswith(BEFORE)}
     deferred = {label: rows.pop(label) for label in DEFERRED}
     floors = {label: rows.pop(label) for label in FLOORS}
@@ -266,8 +280,9 @@ def measure(rounds: int, source_only: bool, dev: bool, against: str | None = Non
 
 
 def _line(name: str, row: dict[str, float], before: dict[str, float] | None, width: int) -> str:
+    models = f"{row.get('models_ratio', ''):>9}"
     was = "" if before is None else f"{before['ratio']:>8}"
-    return (f"{name:<{width}}{row['ms']:>9}{row['ratio']:>8}{row['wall_ms']:>10}{row['wall_ratio']:>8}{was}")
+    return f"{name:<{width}}{row['ms']:>9}{row['ratio']:>8}{row['wall_ms']:>10}{row['wall_ratio']:>8}{models}{was}"
 
 
 def main() -> int:
@@ -291,7 +306,8 @@ def main() -> int:
     Rows = dict[str, dict[str, float]]
     functions, deferred, floors, before = (cast(Rows, result[k]) for k in ("functions", "deferred", "floors", "before"))
     was = f"{args.against[:8]:>8}" if args.against else ""
-    print(f"{'function':<28}{'CPU ms':>9}{'ratio':>8}{'wall ms':>10}{'ratio':>8}{was}   target {TARGET}x (CPU)")
+    print(f"{'function':<28}{'CPU ms':>9}{'ratio':>8}{'wall ms':>10}{'ratio':>8}{'+models':>9}{was}"
+          f"   target {TARGET}x (CPU)")
     for name, row in functions.items():
         print(_line(name, row, before.get(name) if args.against else None, 28)
               + ("" if row["ratio"] <= TARGET else "   over"))
@@ -301,6 +317,8 @@ def main() -> int:
     print("floors (imported by every function of the kind before its own code):")
     for name, row in floors.items():
         print("  " + _line(name, row, before.get(name) if args.against else None, 40))
+    print("(+models: the CPU ratio of building, after the init, every model of ours it loaded unbuilt:"
+          " what a first request using them all adds)")
     if args.against:
         print(f"(the last column: the CPU ratio of {args.against}, measured in the same rounds)")
     return 0
