@@ -63,12 +63,16 @@ LAMBDA_PYTHON = "3.13"
 #: table shows what a first delivery or render adds to a cold start.
 DEFERRED = {"httpx (first HTTP delivery or AI call)": "import httpx",
             "jinja2 sandbox (first Jinja render)": "import jinja2.sandbox"}
-#: What every function of a kind imports before any code of its own: the
-#: floor under its ratio (timed the same way, with the layer on the path).
-#: (code, the function whose environment it runs with)
 #: Suffix of the names measured in the ``--against`` tree.
 BEFORE = " (before)"
-FLOORS = {"HTTP function (handlers.resolver)": ("import signalfire.handlers.resolver", "IngestFunction"),
+#: What every function of a kind runs before any code of its own: the floor
+#: under its ratio (timed the same way, with the layer on the path).  An HTTP
+#: function makes Powertools' validating resolver and imports its ``Body``/
+#: ``Query`` (every app does); a stage function imports the stage runner.
+#: (code, the function whose environment it runs with)
+FLOORS = {"HTTP function (validating resolver)": (
+              "from aws_lambda_powertools.event_handler.openapi.params import Body, Query\n"
+              "from signalfire.handlers.resolver import make_resolver\nmake_resolver()", "IngestFunction"),
           "stage function (handlers.stage)": ("import signalfire.handlers.stage", "CheckFunction")}
 
 BASELINE = """
