@@ -78,7 +78,32 @@ upstream, and tests/functional/test_motofixes.py covers it
     parsed once per expression text (a bounded cache: our handlers use a few
     dozen distinct expressions).
 
-All eleven are installed by :func:`install` (idempotent), after ``mock_aws``
+12. UpdateItem deep-copied the item before changing it, for the stream
+    record it adds only when the table has a stream.  moto's own function
+    runs with that one line changed: the copy is made only for a stream.
+
+13. Each UpdateItem's validator deep-copied the parsed expression through
+    ``copy.deepcopy``'s generic protocol, node by node.  An expression
+    node now makes the same copy directly (same classes, attributes and
+    links; anything else still goes through ``copy.deepcopy``).
+
+14. Each condition expression was lexed at every parse (twice per
+    UpdateItem), and each identifier looked up in a list of 573 reserved
+    words.  Tokens depend on the text alone: they are kept per text and
+    each call gets fresh ones; the words are a set.
+
+15. Every request was rebuilt as a werkzeug request to hand moto's parser
+    its body.  A botocore request in the ``json`` protocol gives its body
+    straight to the same parser; anything else takes moto's path.
+
+16. Each of the ten passes of an UpdateItem's validator rebuilt its
+    processing map (node class -> method) twice per node visited.  The map
+    is the same literal each time: it is built once per pass.
+
+Fixes 12-16 are listed in ``_PER_CALL`` and :func:`moto_own_path` puts
+moto's own code back inside a block, so tests compare both paths.
+
+All sixteen are installed by :func:`install` (idempotent), after ``mock_aws``
 has started, with :mod:`signalfire_local.itemstore` (items held compact).
 """
 
@@ -116,6 +141,7 @@ def install() -> None:
         _copy_expression_trees_cheaply()
         _lex_condition_expressions_once()
         _parse_json_requests_from_the_body()
+        _build_processing_maps_once()
         __import__("signalfire_local.itemstore").itemstore.install()  # items kept compact (itemstore.py)
         _INSTALLED = True
 
@@ -762,7 +788,7 @@ def _parse_update_expressions_once() -> None:
 
 # -- 12. UpdateItem without the stream's item copy -----------------------------------------
 
-#: (owner, attribute, moto's own value) of every per-call fix (12-15), for
+#: (owner, attribute, moto's own value) of every per-call fix (12-16), for
 #: :func:`moto_own_path`, which the equivalence tests and bench/local_dynamodb_calls.py use.
 _PER_CALL: list[tuple[Any, str, Any]] = []
 
@@ -780,7 +806,7 @@ def _replace(owner: Any, name: str, value: Any) -> None:
 
 @contextlib.contextmanager
 def moto_own_path() -> Any:
-    """moto's own code for everything fixes 12-15 replace, inside the block
+    """moto's own code for everything fixes 12-16 replace, inside the block
     (tests and bench only: not thread-safe)."""
     fixed = [(owner, name, _current(owner, name)) for owner, name, _ in _PER_CALL]
     try:
@@ -836,20 +862,26 @@ def _copy_expression_trees_cheaply() -> None:
     if "__deepcopy__" in Node.__dict__:
         return
 
+    node_types: dict[type, bool] = {}
+
     def copy_value(value: Any, memo: dict[int, Any]) -> Any:
-        if type(value) in _ATOMS:
+        kind = type(value)
+        if kind in _ATOMS:
             return value
         found = memo.get(id(value))
         if found is not None:
             return found
-        if isinstance(value, Node):
-            return node_deepcopy(value, memo)
-        if type(value) is list:
+        if kind is list:
             out: list[Any] = []
             memo[id(value)] = out
-            out.extend(copy_value(v, memo) for v in value)
+            out.extend(v if type(v) is str else copy_value(v, memo) for v in value)
             return out
-        return copy.deepcopy(value, memo)  # anything else (a DynamoType...): moto's own copy
+        is_node = node_types.get(kind)
+        if is_node is None:
+            is_node = node_types[kind] = issubclass(kind, Node)
+        if is_node:
+            return node_deepcopy(value, memo)
+        return copy.deepcopy(value, memo)  # anything else (a DynamoType...): its own deep copy
 
     def node_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
         """The copy ``copy.deepcopy`` makes of a node (same classes, same
@@ -857,9 +889,8 @@ def _copy_expression_trees_cheaply() -> None:
         ``__reduce_ex__`` round trip per node."""
         clone = self.__class__.__new__(self.__class__)
         memo[id(self)] = clone
-        state = clone.__dict__
-        for name, value in self.__dict__.items():
-            state[name] = copy_value(value, memo)
+        clone.__dict__.update({name: value if type(value) is str or value is None else copy_value(value, memo)
+                               for name, value in self.__dict__.items()})
         return clone
 
     _replace(Node, "__deepcopy__", node_deepcopy)
@@ -958,3 +989,40 @@ def _parse_json_requests_from_the_body() -> None:
 
     parse_parameters._signalfire_fixed = True  # type: ignore[attr-defined]
     _replace(BaseResponse, "parse_parameters", parse_parameters)
+
+
+# -- 16. a traverser's processing map built once ---------------------------------------------
+
+
+def _build_processing_maps_once() -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+
+    if getattr(DepthFirstTraverser.__dict__["process"], "_signalfire_fixed", False):
+        return
+
+    def steps(self: Any) -> tuple[tuple[type, ...], tuple[tuple[type, Any, bool], ...]]:
+        # Every moto traverser's _processing_map returns the same literal
+        # mapping (node class -> one of its own methods) each time; moto
+        # rebuilt it twice per node visited.  Kept per traverser, with the
+        # methods unbound so the traverser does not refer to itself.
+        found = self.__dict__.get("_signalfire_steps")
+        if found is None:
+            mapping = self._processing_map()
+            found = (tuple(mapping), tuple(
+                (kind, fn.__func__, True) if getattr(fn, "__self__", None) is self else (kind, fn, False)
+                for kind, fn in mapping.items()))
+            self.__dict__["_signalfire_steps"] = found
+        return found
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        return steps(self)[0]
+
+    def process(self: Any, node: Any) -> Any:
+        for kind, fn, bound in steps(self)[1]:
+            if isinstance(node, kind):
+                return fn(self, node) if bound else fn(node)
+        return None
+
+    process._signalfire_fixed = True  # type: ignore[attr-defined]
+    _replace(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
+    _replace(DepthFirstTraverser, "process", process)

@@ -531,7 +531,7 @@ def test_per_call_fixes_answer_exactly_as_moto_does(twin_tables, params_compared
 def test_moto_own_path_really_is_moto_s(twin_tables):
     from moto.core.responses import BaseResponse
     from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 
     (update_item, _, moto_code), = [entry for entry in motofixes._PER_CALL if entry[1] == "__code__"]
     fixed_code = update_item.__code__
@@ -542,6 +542,7 @@ def test_moto_own_path_really_is_moto_s(twin_tables):
         assert update_item.__code__ is moto_code
         assert not getattr(ConditionExpressionParser._lex_condition_expression, "_signalfire_fixed", False)
         assert not getattr(BaseResponse.parse_parameters, "_signalfire_fixed", False)
+        assert not getattr(DepthFirstTraverser.process, "_signalfire_fixed", False)
     assert update_item.__code__ is fixed_code
     assert getattr(BaseResponse.parse_parameters, "_signalfire_fixed", False)
 
@@ -679,3 +680,23 @@ def test_a_reserved_word_in_a_condition_is_still_refused(ddb):
     assert "reserved keyword" in info.value.response["Error"]["Message"]
     ddb.put_item(TableName=TABLE, Item=_key("r"), ConditionExpression="attribute_not_exists(statuses)")
     assert _get(ddb, "r") == _key("r")
+
+
+# -- 16. a traverser's processing map built once --------------------------------------------------
+
+
+def test_a_validator_pass_builds_its_processing_map_once(ddb, monkeypatch):
+    from moto.dynamodb.parsing.validators import ExpressionAttributeValueProcessor
+
+    built = []
+    mapping = ExpressionAttributeValueProcessor._processing_map
+    monkeypatch.setattr(ExpressionAttributeValueProcessor, "_processing_map",
+                        lambda self: built.append(id(self)) or mapping(self))
+    ddb.put_item(TableName=TABLE, Item={**_key("v"), "n": {"N": "1"}})
+    expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(8)) + " ADD n :one"
+    ddb.update_item(TableName=TABLE, Key=_key("v"), UpdateExpression=expression,
+                    ExpressionAttributeNames={f"#f{i}": f"f{i}" for i in range(8)},
+                    ExpressionAttributeValues={**{f":f{i}": {"S": str(i)} for i in range(8)}, ":one": {"N": "1"}})
+    assert len(built) == len(set(built)) == 1  # one validator, one pass of this kind: moto built it ~120 times
+    item = _get(ddb, "v")
+    assert item["n"] == {"N": "2"} and [item[f"f{i}"]["S"] for i in range(8)] == [str(i) for i in range(8)]
