@@ -249,7 +249,7 @@ def measure(rounds: int, source_only: bool, dev: bool, against: str | None = Non
         setup = None
         for suffix, root in trees.items():
             template = Template(root / "template.yaml")
-            setup = (dev_setup if dev else build_twin)(work / (suffix.strip() or "this"), root, template,
+            setup = (dev_setup if dev else build_twin)(work / ("before" if suffix else "this"), root, template,
                                                        source_only, work / "runtime")
             cases.update(_cases(setup, template, suffix))
         assert setup is not None
