@@ -1,5 +1,5 @@
 """The CPU one DynamoDB call costs in the local stack, with and without the
-per-call fixes of signalfire_local.motofixes (12-16), in the same run.
+per-call fixes of signalfire_local.motofixes (12-17), in the same run.
 
     python bench/local_dynamodb_calls.py                  # 3 rounds each way
     python bench/local_dynamodb_calls.py --rounds 5 --mixes 400
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The fixes this bench measures (numbers in motofixes.py).
 PER_CALL_FIXES = ("_update_items_without_needless_copies", "_copy_expression_trees_cheaply",
                   "_lex_condition_expressions_once", "_parse_json_requests_from_the_body",
-                  "_build_processing_maps_once")
+                  "_build_processing_maps_once", "_copy_old_items_only_when_returned")
 
 CHILD = r'''
 import json, os, sys, time

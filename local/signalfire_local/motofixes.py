@@ -100,10 +100,14 @@ upstream, and tests/functional/test_motofixes.py covers it
     processing map (node class -> method) twice per node visited.  The map
     is the same literal each time: it is built once per pass.
 
-Fixes 12-16 are listed in ``_PER_CALL`` and :func:`moto_own_path` puts
+17. UpdateItem's answer deep-copied the old item even when ReturnValues
+    (NONE, ALL_NEW) never reads it.  It is copied only for ALL_OLD,
+    UPDATED_OLD and UPDATED_NEW.
+
+Fixes 12-17 are listed in ``_PER_CALL`` and :func:`moto_own_path` puts
 moto's own code back inside a block, so tests compare both paths.
 
-All sixteen are installed by :func:`install` (idempotent), after ``mock_aws``
+All seventeen are installed by :func:`install` (idempotent), after ``mock_aws``
 has started, with :mod:`signalfire_local.itemstore` (items held compact).
 """
 
@@ -142,6 +146,7 @@ def install() -> None:
         _lex_condition_expressions_once()
         _parse_json_requests_from_the_body()
         _build_processing_maps_once()
+        _copy_old_items_only_when_returned()
         __import__("signalfire_local.itemstore").itemstore.install()  # items kept compact (itemstore.py)
         _INSTALLED = True
 
@@ -788,7 +793,7 @@ def _parse_update_expressions_once() -> None:
 
 # -- 12. UpdateItem without the stream's item copy -----------------------------------------
 
-#: (owner, attribute, moto's own value) of every per-call fix (12-16), for
+#: (owner, attribute, moto's own value) of every per-call fix (12-17), for
 #: :func:`moto_own_path`, which the equivalence tests and bench/local_dynamodb_calls.py use.
 _PER_CALL: list[tuple[Any, str, Any]] = []
 
@@ -806,7 +811,7 @@ def _replace(owner: Any, name: str, value: Any) -> None:
 
 @contextlib.contextmanager
 def moto_own_path() -> Any:
-    """moto's own code for everything fixes 12-16 replace, inside the block
+    """moto's own code for everything fixes 12-17 replace, inside the block
     (tests and bench only: not thread-safe)."""
     fixed = [(owner, name, _current(owner, name)) for owner, name, _ in _PER_CALL]
     try:
@@ -822,9 +827,6 @@ def moto_own_path() -> Any:
 
 
 def _update_items_without_needless_copies() -> None:
-    import inspect
-    import textwrap
-
     from moto.dynamodb.models import DynamoDBBackend
 
     original = DynamoDBBackend.update_item
@@ -834,21 +836,31 @@ def _update_items_without_needless_copies() -> None:
         return
     # moto's UpdateItem deep-copies the item before changing it, for the
     # stream record it adds at the end, and adds one only when the table has a
-    # stream.  The upstream fix is one line: copy only then.  It is made here
-    # by compiling moto's own function with that line changed and giving the
-    # function that code (the pin on moto keeps the text; a changed text stops
-    # the start).
-    lines, first = inspect.getsourcelines(original)
-    source = "\n" * (first - 1) + textwrap.dedent("".join(lines))  # tracebacks keep moto's line numbers
-    old = "orig_item = copy.deepcopy(item)\n"
-    new = "orig_item = copy.deepcopy(item) if table.stream_shard is not None else None\n"
-    if source.count(old) != 1:
-        raise RuntimeError("moto's DynamoDBBackend.update_item changed: review motofixes fix 12")
-    namespace: dict[str, Any] = {}
-    exec(compile(source.replace(old, new), inspect.getsourcefile(original) or "<moto>", "exec"),  # noqa: S102
-         original.__globals__, namespace)
+    # stream.  The upstream fix is one line: copy only then.
+    _recompile(original, "orig_item = copy.deepcopy(item)\n",
+               "orig_item = copy.deepcopy(item) if table.stream_shard is not None else None\n")
     original._signalfire_no_stream_copy = True  # type: ignore[attr-defined]
-    _replace(original, "__code__", namespace["update_item"].__code__)
+
+
+def _recompile(function: Any, old: str, new: str) -> None:
+    """Give ``function`` (moto's own) the code of its source with the line
+    ``old`` changed to ``new``: the upstream diff, applied in place, so every
+    reference to the function (and every wrapper of it) runs the change.
+    The pin on moto keeps the text; a changed text stops the start."""
+    import inspect
+    import textwrap
+
+    lines, first = inspect.getsourcelines(function)
+    source = "\n" * (first - 1) + textwrap.dedent("".join(lines))  # tracebacks keep moto's line numbers
+    if source.count(old) != 1:
+        raise RuntimeError(f"moto's {function.__qualname__} changed: review motofixes")
+    at = source.index(old)
+    indent = source[source.rindex("\n", 0, at) + 1:at]  # each further line of ``new`` at ``old``'s indent
+    new = ("\n" + indent).join(new.rstrip("\n").split("\n")) + "\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source.replace(old, new), inspect.getsourcefile(function) or "<moto>", "exec"),  # noqa: S102
+         function.__globals__, namespace)
+    _replace(function, "__code__", namespace[function.__name__].__code__)
 
 
 # -- 13. expression trees copied cheaply ---------------------------------------------------
@@ -1026,3 +1038,23 @@ def _build_processing_maps_once() -> None:
     process._signalfire_fixed = True  # type: ignore[attr-defined]
     _replace(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
     _replace(DepthFirstTraverser, "process", process)
+
+
+# -- 17. UpdateItem's answer copies the old item only when it returns it -----------------------
+
+
+def _copy_old_items_only_when_returned() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    function = DynamoHandler.update_item
+    if getattr(function, "_signalfire_fixed", False):
+        return
+    # The response deep-copies the item before the update to answer
+    # ReturnValues ALL_OLD, UPDATED_OLD or UPDATED_NEW; for NONE and ALL_NEW
+    # the copy is never read.  The item is still looked up (its errors
+    # stay), and copied only for the three that read it.
+    _recompile(function, "existing_item = copy.deepcopy(self.dynamodb_backend.get_item(name, key))\n",
+               "existing_item = self.dynamodb_backend.get_item(name, key)\n"
+               "existing_item = copy.deepcopy(existing_item) "
+               "if return_values in ('ALL_OLD', 'UPDATED_OLD', 'UPDATED_NEW') else None\n")
+    function._signalfire_fixed = True  # type: ignore[attr-defined]

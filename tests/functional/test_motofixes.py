@@ -533,13 +533,14 @@ def test_moto_own_path_really_is_moto_s(twin_tables):
     from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 
-    (update_item, _, moto_code), = [entry for entry in motofixes._PER_CALL if entry[1] == "__code__"]
+    (update_item, _, moto_code), answer = [entry for entry in motofixes._PER_CALL if entry[1] == "__code__"]
+    assert answer[0].__qualname__ == "DynamoHandler.update_item" and answer[0].__code__ is not answer[2]
     fixed_code = update_item.__code__
     assert update_item.__qualname__ == "DynamoDBBackend.update_item" and fixed_code is not moto_code
     assert "__deepcopy__" in vars(Node)
     with motofixes.moto_own_path():
         assert "__deepcopy__" not in vars(Node)
-        assert update_item.__code__ is moto_code
+        assert update_item.__code__ is moto_code and answer[0].__code__ is answer[2]
         assert not getattr(ConditionExpressionParser._lex_condition_expression, "_signalfire_fixed", False)
         assert not getattr(BaseResponse.parse_parameters, "_signalfire_fixed", False)
         assert not getattr(DepthFirstTraverser.process, "_signalfire_fixed", False)
@@ -547,19 +548,24 @@ def test_moto_own_path_really_is_moto_s(twin_tables):
     assert getattr(BaseResponse.parse_parameters, "_signalfire_fixed", False)
 
 
-# -- 12. UpdateItem copies the item only for a stream --------------------------------------------
+# -- 12, 17. UpdateItem copies the item only for a stream or an answer that reads it --------------------------------------------
 
 
-def test_update_item_copies_the_item_only_when_the_table_has_a_stream(ddb, monkeypatch):
+def test_update_item_copies_the_item_only_for_a_stream_or_an_answer_that_reads_it(ddb, monkeypatch):
     from moto.dynamodb.models.dynamo_type import Item
 
     copies = []
     deepcopy = Item.__deepcopy__
     monkeypatch.setattr(Item, "__deepcopy__", lambda self, memo: copies.append(1) or deepcopy(self, memo))
     ddb.put_item(TableName=TABLE, Item={**_key("s"), "n": {"N": "1"}})
-    ddb.update_item(TableName=TABLE, Key=_key("s"), UpdateExpression="SET n = n + :one",
-                    ExpressionAttributeValues={":one": {"N": "1"}})
-    assert len(copies) == 1  # the response's copy of the old item (for UPDATED_*); moto made a second
+    for returned in ("NONE", "ALL_NEW"):
+        ddb.update_item(TableName=TABLE, Key=_key("s"), UpdateExpression="SET n = n + :one",
+                        ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues=returned)
+    assert copies == []  # moto made two per update: the stream's (12) and the answer's (17)
+    answer = ddb.update_item(TableName=TABLE, Key=_key("s"), UpdateExpression="SET n = n + :one",
+                             ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_OLD")
+    assert answer["Attributes"] == {"n": {"N": "3"}} and len(copies) == 1  # the old item, for the answer
+    copies.clear()
 
     spec = {**table_spec("streamed"), "StreamSpecification": {"StreamEnabled": True,
                                                               "StreamViewType": "NEW_AND_OLD_IMAGES"}}
@@ -568,7 +574,7 @@ def test_update_item_copies_the_item_only_when_the_table_has_a_stream(ddb, monke
     copies.clear()
     ddb.update_item(TableName="streamed", Key=_key("s"), UpdateExpression="SET n = n + :one",
                     ExpressionAttributeValues={":one": {"N": "1"}})
-    assert len(copies) == 2
+    assert len(copies) == 1  # for the stream record
     streams = boto3.client("dynamodbstreams", region_name="us-east-1")
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
