@@ -3,6 +3,7 @@ Prometheus Alertmanager's ``/api/v2/alerts`` measured in the same run.
 
     python bench/local_vs_alertmanager.py            # the full run (~10 min on 2 cores)
     python bench/local_vs_alertmanager.py --quick    # a smaller smoke run
+    python bench/local_vs_alertmanager.py --growth-only --grow 10000   # memory growth only
 
 Both servers are real processes on loopback, fed by the same client (one
 thread and one keep-alive connection per sender, single-alert requests):
@@ -210,6 +211,10 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=500, help="new alerts per sender count")
     parser.add_argument("--repeats", type=int, default=1000, help="repeats per sender count")
     parser.add_argument("--quick", action="store_true", help="--grow 1500 --new 200 --repeats 400")
+    parser.add_argument("--rss-every", type=int, default=0,
+                        help="in the growth phase, read resident memory after every this many new alerts")
+    parser.add_argument("--growth-only", action="store_true",
+                        help="run only the growth phase (no Alertmanager, no sender levels)")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args()
     if args.quick:
@@ -217,7 +222,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="sf-bench-"))
     run = str(int(time.time()))
     local = start_local(tmp)
-    am_proc, am_port = start_alertmanager(tmp)
+    am_proc, am_port = (None, 0) if args.growth_only else start_alertmanager(tmp)
     sf = Signalfire(int(local.url.rsplit(":", 1)[1]), local.token, run)
     am = Alertmanager(am_port, run)
     report: dict = {"machine": {"cpus": os.cpu_count()}, "growth": {}, "levels": []}
@@ -233,9 +238,21 @@ def main() -> None:
         started_runs += first
         wait_for_runs(local.outbox, started_runs)
         rss_first = rss_mb(local.process.pid)
-        rest = send(sf, 8, [(i, None) for i in range(first, args.grow)])
-        started_runs += args.grow - first
-        drain = wait_for_runs(local.outbox, started_runs)
+        # --rss-every K: the rest in chunks of K, resident memory read after each drains
+        step = args.rss_every or max(1, args.grow - first)
+        rest, curve, drain = Result(), {first: round(rss_first, 1)}, 0.0
+        for lo in range(first, args.grow, step):
+            hi = min(args.grow, lo + step)
+            part = send(sf, 8, [(i, None) for i in range(lo, hi)])
+            rest.latencies += part.latencies
+            rest.status = {k: rest.status.get(k, 0) + part.status.get(k, 0) for k in {*rest.status, *part.status}}
+            rest.timeouts, rest.errors, rest.elapsed = (rest.timeouts + part.timeouts, rest.errors + part.errors,
+                                                        rest.elapsed + part.elapsed)
+            started_runs += hi - lo
+            drain = wait_for_runs(local.outbox, started_runs, timeout=3600)
+            curve[hi] = round(rss_mb(local.process.pid), 1)
+            if args.rss_every:
+                print(f"after {hi} new alerts: {curve[hi]} MB", flush=True)
         rss_last = rss_mb(local.process.pid)
         growth.latencies += rest.latencies
         growth.status = {k: growth.status.get(k, 0) + rest.status.get(k, 0) for k in {*growth.status, *rest.status}}
@@ -247,7 +264,7 @@ def main() -> None:
             "p50_last_10pct_ms": round(growth.pct(0.5, slice(-tenth, None)), 2),
             "p50_ratio": round(growth.pct(0.5, slice(-tenth, None)) / growth.pct(0.5, slice(0, tenth)), 2),
             "rate_per_s": round((first + len(rest.latencies)) / (growth.elapsed + rest.elapsed), 1),
-            "runs_drained_after_s": round(drain, 1),
+            "runs_drained_after_s": round(drain, 1), "rss_mb_by_alerts": curve,
             "server_errors": growth.server_errors + rest.server_errors,
             "timeouts": growth.timeouts + rest.timeouts, "dropped": growth.errors + rest.errors,
         }
@@ -255,10 +272,10 @@ def main() -> None:
 
         # -- 1, 8, 32 senders, both servers ---------------------------------------------------
         base = args.grow
-        for senders in (1, 8, 32):
+        for senders in () if args.growth_only else (1, 8, 32):
             row: dict = {"senders": senders}
             for target in (am, sf):
-                new_seq = [(base + i, None) for i in range(args.new)]
+                new_seq: list[tuple[int, int | None]] = [(base + i, None) for i in range(args.new)]
                 rep_seq = [(i, i % args.new + base) for i in range(args.repeats)]
                 new = send(target, senders, new_seq)
                 drain = 0.0
@@ -287,8 +304,9 @@ def main() -> None:
         report["rss_mb_end"] = round(rss_mb(local.process.pid), 1)
     finally:
         stop_local(local)
-        am_proc.terminate()
-        am_proc.wait(timeout=10)
+        if am_proc is not None:
+            am_proc.terminate()
+            am_proc.wait(timeout=10)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
