@@ -44,8 +44,12 @@ from typing import Any
 LIVE_LIMIT = 1024
 #: zlib level for stored items (1: fastest; items are small, most of the gain is at level 1).
 ZLIB_LEVEL = 1
-#: How much of the first items stored becomes the preset dictionary (zlib's window: 32 KB).
+#: The largest preset dictionary (zlib's window: 32 KB).
 DICTIONARY_BYTES = 32 * 1024
+#: The dictionary is learnt while the first this many times DICTIONARY_BYTES of items are stored...
+LEARN_FACTOR = 4
+#: ... from this many items of each kind (more per kind pushes other kinds out of the window).
+SAMPLES_PER_KIND = 2
 
 #: DynamoDB actions that never change an item: the items they build are thrown
 #: away.  Any other action keeps what it builds until the call ends.
@@ -56,6 +60,9 @@ _MISSING = object()
 _STATE = threading.local()  # .depth: API calls running on this thread; .read_only: the outermost is a read
 _LIVE: list[tuple[_Items, Any]] = []  # (mapping, key) holding a built Item since the last compaction
 _EMPTIED: list[_Items] = []  # partitions that were empty at some point since the last compaction
+#: id(Item) -> (that Item, the bytes it was built from, them decompressed), for the
+#: items built from bytes since the last compaction
+_ORIGIN: dict[int, tuple[Any, bytes, bytes]] = {}
 _LIVE_LOCK = threading.Lock()
 _CALL_LOCK: Any = None  # the lock every DynamoDB API call runs under (set by install)
 
@@ -75,27 +82,31 @@ def _plain(value: Any) -> Any:
 
 
 class _Dictionary:
-    """A zlib preset dictionary made of the first items stored.
+    """A zlib preset dictionary made of samples of the first items stored.
 
     Items compressed one by one gain little (a 900-byte item to 500): what
     repeats is across items (attribute names, key prefixes, enum values).
-    Once ``DICTIONARY_BYTES`` of items have been seen they become the preset
-    dictionary of every later item (a third of the size again, for about
-    35 us more per item).  The dictionary never changes after that, so a
-    blob's first byte (0: plain zlib, 1: with the dictionary) says how to
-    read it.
+    While the first ``LEARN_FACTOR * DICTIONARY_BYTES`` of items go by, it
+    keeps ``SAMPLES_PER_KIND`` of each kind of item (the text of its hash
+    and range key up to the first ``#``, as single-table designs name their
+    items: ``RUN#..``/``STAGE#..``), and those become the preset dictionary of
+    every later item.  Samples of every kind compress better than the first
+    items in a row (measured on the ``direct`` preset's items: 185 bytes an
+    item against 263, docs/benchmarks.md "Memory").  The dictionary never
+    changes after that, so a blob's first byte (0: plain zlib, 1: with the
+    dictionary) says how to read it.
     """
 
     def __init__(self) -> None:
         self.data: bytes | None = None
-        self._samples: list[bytes] = []
+        self._samples: dict[tuple[str, str], list[bytes]] = {}
         self._seen = 0
         self._lock = threading.Lock()
 
-    def compress(self, raw: bytes) -> bytes:
+    def compress(self, raw: bytes, kind: tuple[str, str] = ("", "")) -> bytes:
         data = self.data
         if data is None:
-            self._learn(raw)
+            self._learn(raw, kind)
             return b"\x00" + zlib.compress(raw, ZLIB_LEVEL)
         packer = zlib.compressobj(ZLIB_LEVEL, zdict=data)
         return b"\x01" + packer.compress(raw) + packer.flush()
@@ -107,32 +118,47 @@ class _Dictionary:
         unpacker = zlib.decompressobj(zdict=self.data)
         return unpacker.decompress(blob[1:]) + unpacker.flush()
 
-    def _learn(self, raw: bytes) -> None:
+    def _learn(self, raw: bytes, kind: tuple[str, str]) -> None:
         with self._lock:
             if self.data is not None:
                 return
-            self._samples.append(raw)
+            samples = self._samples.setdefault(kind, [])
+            if len(samples) < SAMPLES_PER_KIND:
+                samples.append(raw)
             self._seen += len(raw)
-            if self._seen >= DICTIONARY_BYTES:
-                self.data = b"".join(self._samples)[-DICTIONARY_BYTES:]
-                self._samples = []
+            if self._seen >= LEARN_FACTOR * DICTIONARY_BYTES:
+                self.data = b"".join(b"".join(s) for s in self._samples.values())[-DICTIONARY_BYTES:]
+                self._samples = {}
+
+
+def _kind(item: Any) -> tuple[str, str]:
+    """An item's kind for the dictionary: its keys' text up to the first ``#``."""
+    def prefix(key: Any) -> str:
+        value = getattr(key, "value", None)
+        return value.split("#", 1)[0] if isinstance(value, str) and "#" in value else ""
+    return prefix(item.hash_key), prefix(item.range_key)
 
 
 DICTIONARY = _Dictionary()
 
 
+def _pickled(item: Any) -> bytes:
+    return pickle.dumps({name: _plain(value) for name, value in item.attrs.items()},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def encode(item: Any) -> bytes:
     """An ``Item``'s attributes, compact."""
-    attrs = {name: _plain(value) for name, value in item.attrs.items()}
-    return DICTIONARY.compress(pickle.dumps(attrs, protocol=pickle.HIGHEST_PROTOCOL))
+    return DICTIONARY.compress(_pickled(item), _kind(item))
 
 
-def decode(blob: bytes, hash_key: Any, range_key: Any) -> Any:
-    """The ``Item`` moto stored, rebuilt from :func:`encode`'s bytes.  Its
-    size was checked when it was written, so it is not measured again."""
+def decode(blob: bytes, hash_key: Any, range_key: Any, raw: bytes | None = None) -> Any:
+    """The ``Item`` moto stored, rebuilt from :func:`encode`'s bytes (``raw``:
+    them decompressed, when the caller has them).  Its size was checked when
+    it was written, so it is not measured again."""
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
-    attrs = pickle.loads(DICTIONARY.decompress(blob))
+    attrs = pickle.loads(DICTIONARY.decompress(blob) if raw is None else raw)
     item: Any = Item.__new__(Item)
     item.hash_key = hash_key
     item.range_key = range_key
@@ -162,9 +188,12 @@ class _Items(dict):  # type: ignore[type-arg]
         self.owner = owner
 
     def _build(self, key: Any, blob: bytes) -> Any:
-        item = decode(blob, key, None) if self.hash_key is None else decode(blob, self.hash_key, key)
+        raw = DICTIONARY.decompress(blob)
+        item = decode(blob, key, None, raw) if self.hash_key is None else decode(blob, self.hash_key, key, raw)
         if not (_in_call() and getattr(_STATE, "read_only", False)):
             dict.__setitem__(self, key, item)  # moto may change it in place: keep this one
+            with _LIVE_LOCK:  # if it comes back unchanged, its bytes are kept (compact)
+                _ORIGIN[id(item)] = (item, blob, raw)
             _live(self, key)
         return item
 
@@ -277,12 +306,15 @@ def _live(mapping: _Items, key: Any) -> None:
 def compact() -> int:
     """Turn every item built since the last compaction back into bytes.
     Called when no API call is between reading and writing an item (at the
-    end of each call, under the DynamoDB lock).  Returns how many it encoded."""
+    end of each call, under the DynamoDB lock).  Returns how many it
+    compressed (an unchanged item keeps its bytes and is not counted)."""
     with _LIVE_LOCK:
         pending = _LIVE[:]
         _LIVE.clear()
         emptied = _EMPTIED[:]
         _EMPTIED.clear()
+        origins = dict(_ORIGIN)
+        _ORIGIN.clear()
     for partition in emptied:
         owner = partition.owner
         if not partition and owner is not None and dict.get(owner, partition.hash_key) is partition:
@@ -290,8 +322,19 @@ def compact() -> int:
     done = 0
     for mapping, key in pending:
         value = dict.get(mapping, key, None)
-        if value is not None and type(value) is not bytes:
-            dict.__setitem__(mapping, key, encode(value))
+        if value is None or type(value) is bytes:
+            continue
+        # An item read inside a write call (a failed condition, a transaction's
+        # backup or ConditionCheck) and not changed pickles to the same bytes:
+        # its old blob is kept instead of compressing it again.  (Equal pickles
+        # mean equal items; a pickle that differs only in how it shares equal
+        # strings is compressed again, which is merely the old cost.)
+        raw = _pickled(value)
+        origin = origins.get(id(value))
+        if origin is not None and origin[0] is value and origin[2] == raw:
+            dict.__setitem__(mapping, key, origin[1])
+        else:
+            dict.__setitem__(mapping, key, DICTIONARY.compress(raw, _kind(value)))
             done += 1
     return done
 

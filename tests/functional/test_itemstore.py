@@ -326,3 +326,73 @@ def test_reads_of_missing_keys_and_deletes_leave_no_empty_partitions(twins):
     assert [k.value for k in dict.keys(partitions)] == ["kept"]
     assert client.describe_table(TableName=COMPACT)["Table"]["ItemCount"] == 1
     assert client.scan(TableName=COMPACT)["Count"] == 1
+
+
+def _blob(table: str, pk: str, sk: str) -> bytes:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    partition = dict.__getitem__(_moto_table(table).items, DynamoType({"S": pk}))
+    value = dict.__getitem__(partition, DynamoType({"S": sk}))
+    assert type(value) is bytes
+    return value
+
+
+def test_an_item_read_by_a_write_and_left_unchanged_keeps_its_bytes(twins, monkeypatch):
+    """A failed conditional write (every repeat of a known alert), a
+    transaction's backup and its ConditionCheck read items they do not
+    change: those keep the bytes they had instead of being compressed again."""
+    client = twins
+    for i in range(120):  # past the dictionary's learning: the items are stored with it
+        client.put_item(TableName=COMPACT, Item={**_key(f"RUN#{i}", "META"), "v": {"S": "x" * 50},
+                                                 "m": {"M": {"k": {"SS": ["a", "b"]}}}})
+    assert itemstore.DICTIONARY.data is not None
+    before = _blob(COMPACT, "RUN#119", "META")
+    assert before[0] == 1
+    compressed: list[bytes] = []
+    compress = itemstore.DICTIONARY.compress
+
+    def counting(raw: bytes, kind: Any = ("", "")) -> bytes:
+        compressed.append(raw)
+        return compress(raw, kind)
+
+    monkeypatch.setattr(itemstore.DICTIONARY, "compress", counting)
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+        client.put_item(TableName=COMPACT, Item={**_key("RUN#119", "META"), "v": {"S": "y"}},
+                        ConditionExpression="attribute_not_exists(PK)")
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+        client.update_item(TableName=COMPACT, Key=_key("RUN#119", "META"), UpdateExpression="SET v = :v",
+                           ConditionExpression="v = :other",
+                           ExpressionAttributeValues={":v": {"S": "y"}, ":other": {"S": "z"}})
+    client.transact_write_items(TransactItems=[
+        {"ConditionCheck": {"TableName": COMPACT, "Key": _key("RUN#119", "META"),
+                            "ConditionExpression": "attribute_exists(PK)"}},
+        {"Put": {"TableName": COMPACT, "Item": {**_key("RUN#new", "META"), "v": {"S": "n"}}}},
+    ])
+    assert _blob(COMPACT, "RUN#119", "META") is before  # the very same bytes, never recompressed
+    assert len(compressed) == 1  # only the transaction's new item
+    assert _blob(COMPACT, "RUN#new", "META")[0] == 1
+    # a real change is compressed, and reads back changed
+    client.update_item(TableName=COMPACT, Key=_key("RUN#119", "META"), UpdateExpression="SET v = :v",
+                       ExpressionAttributeValues={":v": {"S": "changed"}})
+    assert _blob(COMPACT, "RUN#119", "META") is not before and len(compressed) == 2
+    got = client.get_item(TableName=COMPACT, Key=_key("RUN#119", "META"))["Item"]
+    assert got["v"] == {"S": "changed"} and got["m"] == {"M": {"k": {"SS": ["a", "b"]}}}
+    assert itemstore._ORIGIN == {}  # nothing held once the call has ended
+
+
+def test_the_dictionary_holds_samples_of_every_kind_of_item(twins):
+    """Learnt from a few items of each kind seen (keys up to their first
+    '#'), not from the first items in a row, which can all be one kind."""
+    client = twins
+    client.put_item(TableName=COMPACT, Item={**_key("RARE#1", "META"), "rare_attribute_name": {"S": "r"}})
+    for i in range(150):  # a run of one kind, more than the dictionary holds
+        client.put_item(TableName=COMPACT, Item={**_key(f"COMMON#{i}", "STAGE#1"),
+                                                 "common_attribute_name": {"S": "c" * 40}})
+    data = itemstore.DICTIONARY.data
+    assert data is not None
+    assert b"rare_attribute_name" in data and b"common_attribute_name" in data
+    assert data.count(b"common_attribute_name") == itemstore.SAMPLES_PER_KIND
+    # and a later rare item compresses against it
+    client.put_item(TableName=COMPACT, Item={**_key("RARE#2", "META"), "rare_attribute_name": {"S": "r"}})
+    blob = _blob(COMPACT, "RARE#2", "META")
+    assert blob[0] == 1 and len(blob) < len(zlib.compress(itemstore.DICTIONARY.decompress(blob), 1)) / 2
