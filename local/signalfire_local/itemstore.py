@@ -91,8 +91,8 @@ class _Dictionary:
     and range key up to the first ``#``, as single-table designs name their
     items: ``RUN#..``/``STAGE#..``), and those become the preset dictionary of
     every later item.  Samples of every kind compress better than the first
-    items in a row (measured on the ``direct`` preset's items: 185 bytes an
-    item against 263, docs/benchmarks.md "Memory").  The dictionary never
+    items in a row (the ``direct`` preset's items: about 240 bytes an item
+    against 264, docs/benchmarks.md "Memory").  The dictionary never
     changes after that, so a blob's first byte (0: plain zlib, 1: with the
     dictionary) says how to read it.
     """
