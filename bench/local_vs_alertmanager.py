@@ -235,9 +235,10 @@ def main() -> None:
         # -- growth -------------------------------------------------------------------------
         first = min(1000, args.grow)
         growth = send(sf, 8, [(i, None) for i in range(first)])
-        started_runs += first
+        started_runs += growth.ok  # an alert refused (5xx, timeout) starts no run
         wait_for_runs(local.outbox, started_runs)
         rss_first = rss_mb(local.process.pid)
+        print(f"after {first} new alerts: {rss_first:.1f} MB", flush=True)
         # --rss-every K: the rest in chunks of K, resident memory read after each drains
         step = args.rss_every or max(1, args.grow - first)
         rest, curve, drain = Result(), {first: round(rss_first, 1)}, 0.0
@@ -248,7 +249,7 @@ def main() -> None:
             rest.status = {k: rest.status.get(k, 0) + part.status.get(k, 0) for k in {*rest.status, *part.status}}
             rest.timeouts, rest.errors, rest.elapsed = (rest.timeouts + part.timeouts, rest.errors + part.errors,
                                                         rest.elapsed + part.elapsed)
-            started_runs += hi - lo
+            started_runs += part.ok
             drain = wait_for_runs(local.outbox, started_runs, timeout=3600)
             curve[hi] = round(rss_mb(local.process.pid), 1)
             if args.rss_every:
@@ -280,7 +281,7 @@ def main() -> None:
                 new = send(target, senders, new_seq)
                 drain = 0.0
                 if target is sf:  # repeats are measured once the runs the new alerts started are done
-                    started_runs += args.new
+                    started_runs += new.ok
                     drain = wait_for_runs(local.outbox, started_runs)
                 rep = send(target, senders, rep_seq)
                 row[target.name] = {
