@@ -48,6 +48,12 @@ BATCH_BACKOFF_CAP = 1.0
 _sleep = time.sleep  # the tests replace it to count and skip the waits
 
 
+def _back_off(attempt: int) -> None:
+    """Before a batch's try ``attempt`` (0: the first, no wait): full jitter."""
+    if attempt:
+        _sleep(random.uniform(0, min(BATCH_BACKOFF_CAP, BATCH_BACKOFF_BASE * 2 ** attempt)))
+
+
 class Page:
     """One page of a query: items plus the opaque token for the next one."""
 
@@ -118,8 +124,7 @@ class DynamoTable:
                 "ConsistentRead": consistent,
             }}
             for attempt in range(BATCH_ATTEMPTS):
-                if attempt:
-                    _sleep(random.uniform(0, min(BATCH_BACKOFF_CAP, BATCH_BACKOFF_BASE * 2 ** attempt)))
+                _back_off(attempt)
                 with self._errors():
                     resp = self.client.batch_get_item(RequestItems=request)
                 found += [deserialize(i) for i in resp.get("Responses", {}).get(self.table_name, [])]
@@ -141,8 +146,7 @@ class DynamoTable:
             request: dict[str, Any] = {self.table_name: [
                 {"PutRequest": {"Item": serialize_item(i)}} for i in items[start:start + 25]]}
             for attempt in range(BATCH_ATTEMPTS):
-                if attempt:
-                    _sleep(random.uniform(0, min(BATCH_BACKOFF_CAP, BATCH_BACKOFF_BASE * 2 ** attempt)))
+                _back_off(attempt)
                 with self._errors():
                     resp = self.client.batch_write_item(RequestItems=request)
                 request = resp.get("UnprocessedItems") or {}
