@@ -346,26 +346,28 @@ class DynamoAlertStore(AlertStore):
 
     def incident_context(self, incident_id: str, also: list[tuple[str, str]] | None = None,
                          ) -> tuple[Incident | None, list[Alert], dict[tuple[str, str], dict[str, Any]]]:
-        """The incident, its alerts (in the order they joined) and the items at
+        """The incident, its alerts (in link order, by alert id) and the items at
         the keys ``also`` (a stage's inputs: its run's stage outputs), in two
         round trips: the membership query, then one consistent BatchGetItem for
         the rest (as consistent as the separate reads it replaces)."""
-        links = self.t.query(pk_name="PK", pk=f"INCIDENT#{incident_id}", sk_name="SK", sk_prefix="ALERT#",
-                             limit=1000, newest_first=False, consistent=True)
         incident_key = (f"INCIDENT#{incident_id}", "META")
-        alert_keys = [(f"ALERT#{link['alert_id']}", "META") for link in links.items]
+        alert_keys = [(f"ALERT#{aid}", "META") for aid in self._member_ids(incident_id)]
         extra = list(also or [])
         found = {(i["PK"], i["SK"]): i for i in self.t.batch_get([incident_key, *alert_keys, *extra])}
         incident = self._incident_from(found[incident_key]) if incident_key in found else None
         alerts = [self._alert_from(found[k]) for k in dict.fromkeys(alert_keys) if k in found]
         return incident, alerts, {k: found[k] for k in extra if k in found}
 
-    def incident_alerts(self, incident_id: str) -> list[Alert]:
+    def _member_ids(self, incident_id: str) -> list[str]:
+        """The ids of an incident's alerts, from its link items (sorted by alert id)."""
         links = self.t.query(pk_name="PK", pk=f"INCIDENT#{incident_id}", sk_name="SK", sk_prefix="ALERT#",
                              limit=1000, newest_first=False, consistent=True)
-        ids = [link["alert_id"] for link in links.items]
+        return [link["alert_id"] for link in links.items]
+
+    def incident_alerts(self, incident_id: str) -> list[Alert]:
+        ids = self._member_ids(incident_id)
         found = self.get_alerts(ids) if ids else {}
-        return [found[i] for i in ids if i in found]  # in the order they joined
+        return [found[i] for i in ids if i in found]  # in link order (by alert id)
 
     # -- rejected payloads -------------------------------------------------------------
 
