@@ -14,6 +14,14 @@ most that long) and drain at full speed once the API is idle.  A sender
 sees answers that do not depend on how many runs are queued, which is what
 keeps it from timing out and retrying (and, for Alertmanager, from sending
 everything again).
+
+The bound was 20 ms.  Under 8 senders the API is almost never idle, so
+every run's call waited its 20 ms and then took the interpreter anyway:
+four executions took a third of it back, and a webhook's answer grew with
+the backlog (the p50 of a burst's last 10% was 1.7-2.7x its first).  At
+1 s a run under a storm still makes a call a second (its stage functions
+lose at most that per call from their Timeout, which they read), and the
+API keeps the interpreter (docs/local-mode.md, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 #: The longest a piece of pipeline work waits, per DynamoDB call, for the API to go idle.
-STEP_ASIDE_SECONDS = 0.02
+STEP_ASIDE_SECONDS = 1.0
 
 _idle = threading.Condition()
 _serving = 0
