@@ -164,7 +164,7 @@ def test_a_new_alert_costs_these_dynamodb_calls_and_no_more(moto_stack, dynamodb
     assert dynamodb_calls.calls == EXPECTED_NEW_ALERT_CALLS, dynamodb_calls.calls
     assert "PutItem" not in dynamodb_calls.calls, "the ingest output and stage go in one BatchWriteItem"
     assert dynamodb_calls.calls.count("GetItem") == 2, "the run just written is not read back"
-    assert dynamodb_calls.calls.count("UpdateItem") == 2, "no claim write: the run is born claimed"
+    assert "UpdateItem" not in dynamodb_calls.calls, "no claim, no INGESTED mark, no owed-run clear: born INGESTED"
     run = api("GET", f"/runs/{body['run_ids'][0]}").json
     assert [s["node_id"] for s in run["stages"]][:1] == ["ingest"]
 
@@ -172,10 +172,8 @@ def test_a_new_alert_costs_these_dynamodb_calls_and_no_more(moto_stack, dynamodb
 EXPECTED_NEW_ALERT_CALLS = [
     "GetItem",             # the alert (absent)
     "GetItem",             # the group's OPEN pointer (absent)
-    "TransactWriteItems",  # alert + history + incident + pointer + link + PENDING run (claimed, with its pipeline)
+    "TransactWriteItems",  # alert + history + incident + pointer + link + run (born INGESTED, with its pipeline)
     "BatchWriteItem",      # ingest output + ingest stage
-    "UpdateItem",          # INGESTED
-    "UpdateItem",          # the alert's owed runs cleared
 ]
 
 
@@ -220,55 +218,63 @@ def test_a_run_another_starter_started_first_is_not_started_again(moto_stack):
     assert services.alert_store().get_alert(outcome.owed[0].alert_id).owed_runs == []
 
 
-def test_a_run_born_claimed_is_started_by_its_webhook_alone(moto_stack):
-    """The webhook's runs are born claimed, with their pipeline, in the alert's
-    transaction: another starter arriving between that transaction and the
-    webhook's own start (a duplicate delivery that finds the run owed, the
-    reconciler, a resume) is refused, and the webhook starts it once."""
+def test_a_run_born_ingested_is_started_by_its_webhook_alone(moto_stack):
+    """The webhook's runs are born INGESTED, with their pipeline, in the alert's
+    transaction, and are not owed: another starter arriving between that
+    transaction and the webhook's own start (a duplicate delivery, the
+    reconciler, a resume) finds nothing to start, and the webhook starts it once."""
     from signalfire import services
     from signalfire.errors import ConflictError
+    from signalfire.runs.reconcile import Reconciler
     from signalfire.runs.resume import resume_run
 
-    launcher, outcome = _ingest_only({"name": "BornClaimed", "severity": "critical", "labels": {"host": "h1"}})
-    (run_id,) = outcome.owed_run_ids
+    launcher, outcome = _ingest_only({"name": "BornIngested", "severity": "critical", "labels": {"host": "h1"}})
+    assert outcome.owed_run_ids == []
+    (run_id,) = outcome.born_run_ids
     stored = services.run_store().get_run(run_id)
-    assert stored.status.value == "PENDING" and stored.pipeline_name == "direct" and stored.nodes
+    assert stored.status.value == "INGESTED" and stored.pipeline_name == "direct" and stored.nodes
+    assert services.alert_store().get_alert(outcome.born[0].alert_id).owed_runs == []
     starts = _count_starts(launcher)
-    assert launcher.start_owed(run_id) is False  # the other starter: the lease is held
-    with pytest.raises(ConflictError, match="being started already"):
+    assert launcher.start_owed(run_id) is True  # the other starter: not owed, nothing to start
+    with pytest.raises(ConflictError, match="is INGESTED"):
         resume_run(run_id, launcher)
-    assert starts == [] and services.run_store().get_run(run_id).status.value == "PENDING"
+    report = Reconciler(launcher).reconcile()  # in progress, within its deadline: left alone
+    assert run_id not in report.owed_started + report.restarted + report.failed
+    assert starts == []
     assert launcher.start_for(outcome) == [run_id]
     assert starts == [run_id]
     assert services.run_store().get_run(run_id).status.value == "INGESTED"
-    assert launcher.start_owed(run_id) is True and starts == [run_id]  # started: never twice
 
 
-def test_a_born_claim_outlasts_the_function_that_holds_it(moto_stack):
-    """The lease a webhook's runs are born with must not end while that
-    webhook still runs (else a second starter could start the run too):
-    Lambda stops the ingest function at its Timeout, well inside the lease."""
-    from signalfire.runs.launcher import CLAIM
+def test_a_born_run_outlasts_the_function_that_starts_it(moto_stack):
+    """A run born INGESTED is restarted by the reconciler only once it has made
+    no progress for RunDeadlineSeconds; that must not happen while the webhook
+    that starts it still runs (else it could be started twice): Lambda stops
+    the ingest function at its Timeout, well inside the smallest deadline."""
+    template = moto_stack["template"]
+    timeout = template.functions()["IngestFunction"].timeout
+    smallest = template.doc["Parameters"]["RunDeadlineSeconds"]["MinValue"]
+    assert timeout * 2 <= smallest, (timeout, smallest)
 
-    timeout = moto_stack["template"].functions()["IngestFunction"].timeout
-    assert timeout * 2 <= CLAIM.total_seconds(), (timeout, CLAIM)
 
-
-def test_a_run_whose_webhook_died_after_the_transaction_is_started_once_its_lease_ends(moto_stack, monkeypatch):
-    """The webhook wrote the run (born claimed) and died before starting it:
-    nobody starts it during the lease; after it, the reconciler's start claims
-    it and starts it, once."""
+def test_a_run_whose_webhook_died_after_the_transaction_is_restarted_once_past_its_deadline(moto_stack,
+                                                                                            monkeypatch):
+    """The webhook wrote the run (born INGESTED) and died before starting it:
+    nobody starts it within RunDeadlineSeconds; after that the reconciler finds
+    no execution by its name and restarts it, once."""
     from datetime import timedelta
 
     from signalfire import services
-    from signalfire.runs import launcher as launcher_module
+    from signalfire.runs import reconcile as reconcile_module
+    from signalfire.runs.reconcile import Reconciler
 
     launcher, outcome = _ingest_only({"name": "DiedAfterWrite", "severity": "critical", "labels": {"h": "1"}})
-    (run_id,) = outcome.owed_run_ids
+    (run_id,) = outcome.born_run_ids
     starts = _count_starts(launcher)
-    assert launcher.start_owed(run_id) is False and starts == []
-    later = launcher_module.utcnow() + launcher_module.CLAIM + timedelta(seconds=1)
-    monkeypatch.setattr(launcher_module, "utcnow", lambda: later)
-    assert launcher.start_owed(run_id) is True and starts == [run_id]
-    assert launcher.start_owed(run_id) is True and starts == [run_id]
+    assert Reconciler(launcher).reconcile().restarted == [] and starts == []
+    later = reconcile_module.utcnow() + timedelta(seconds=launcher.settings.run_deadline_seconds + 1)
+    monkeypatch.setattr(reconcile_module, "utcnow", lambda: later)
+    assert Reconciler(launcher).reconcile().restarted == [run_id] and starts == [run_id]
+    monkeypatch.undo()
+    assert Reconciler(launcher).reconcile().restarted == [] and starts == [run_id]
     assert services.run_store().get_run(run_id).status.value == "INGESTED"

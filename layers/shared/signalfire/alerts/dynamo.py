@@ -141,9 +141,8 @@ class DynamoAlertStore(AlertStore):
                 condition="#st IN (:open, :ack) AND severity = :was", names={"#st": "status"},
                 values={":sev": e.to_severity.value, ":was": e.from_severity.value, ":now": now, ":one": 1,
                         **self._OPEN}))
-        lease = {"claimed_until": write.owed_claimed_until} if write.owed_claimed_until else {}
-        actions += [t.tx_put({**run_item(run, self.t.expiry(self.retention_days)), **lease},
-                             condition="attribute_not_exists(PK)") for run in write.owed]
+        actions += [t.tx_put(run_item(run, self.t.expiry(self.retention_days)), condition="attribute_not_exists(PK)")
+                    for run in write.runs]
         t.transact(actions)
 
     def _join_actions(self, alert: Alert, join: JoinIncident, now: str) -> list[dict[str, Any]]:
@@ -209,6 +208,10 @@ class DynamoAlertStore(AlertStore):
         with contextlib.suppress(ConditionFailed):  # changed since: its next reader starts what it owes
             self.t.update(f"ALERT#{alert_id}", "META", "REMOVE owed_runs", condition="version = :v",
                           values={":v": version}, return_new=False)
+
+    def owe_runs(self, alert_id: str, run_ids: list[str]) -> None:
+        self.t.update(f"ALERT#{alert_id}", "META", "SET owed_runs = list_append(if_not_exists(owed_runs, :none), :ids)",
+                      condition="attribute_exists(PK)", values={":none": [], ":ids": list(run_ids)}, return_new=False)
 
     def mark_closed_by_hand(self, incident_id: str, at: str) -> int:
         marked = 0

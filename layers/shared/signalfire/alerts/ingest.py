@@ -81,13 +81,20 @@ class OwedRuns(Model):
 
 class RunPlan(Model):
     """How the runs a webhook owes are born when the webhook itself starts
-    them (runs/launcher.py): the pipeline's fields, and the starter's lease,
-    written with the PENDING run in the alert's transaction (docs/cost.md)."""
+    them (runs/launcher.py): with the pipeline's fields, and already
+    INGESTED, in the alert's transaction (docs/cost.md, docs/reliability.md)."""
 
     pipeline_name: str
     #: pipeline_version, nodes, max_retries, environment: what the claim used to write
     fields: dict[str, Any] = Field(default_factory=dict)
-    lease_seconds: float = 60.0
+
+
+class BornRun(Model):
+    """A run this webhook's transaction wrote as INGESTED: the webhook starts it
+    at once; if it cannot, the run becomes owed on ``alert_id``."""
+
+    alert_id: str
+    run: PipelineRun
 
 
 class IngestOutcome(Model):
@@ -98,16 +105,21 @@ class IngestOutcome(Model):
     result: ProcessingResult = Field(default_factory=ProcessingResult)
     alerts: list[AlertChange] = Field(default_factory=list)
     incidents: list[IncidentChange] = Field(default_factory=list)
+    #: PENDING runs the alerts owe (from an earlier delivery, or written owed by this one)
     owed: list[OwedRuns] = Field(default_factory=list)
     #: the PENDING run records this webhook's transactions wrote, as written: the
     #: launcher starts them without reading them back (docs/cost.md)
     written: dict[str, PipelineRun] = Field(default_factory=dict, exclude=True)
-    #: the written runs carry their pipeline and this webhook's lease (a RunPlan was given)
-    leased: bool = Field(default=False, exclude=True)
+    #: runs born INGESTED (a RunPlan was given): the webhook starts them itself
+    born: list[BornRun] = Field(default_factory=list, exclude=True)
 
     @property
     def owed_run_ids(self) -> list[str]:
         return list(dict.fromkeys(r for o in self.owed for r in o.run_ids))
+
+    @property
+    def born_run_ids(self) -> list[str]:
+        return [b.run.run_id for b in self.born]
 
 
 def content_hash(p: ParsedAlert) -> str:
@@ -139,7 +151,7 @@ class IngestService:
         ``plan``: the caller starts them right after (the webhook): they are
         born with the pipeline's fields and the caller's lease, so no other
         starter takes them meanwhile and the launcher needs no claim write."""
-        outcome = IngestOutcome(source=parsed.source, leased=plan is not None)
+        outcome = IngestOutcome(source=parsed.source)
         trace_id = logger.get_correlation_id() or new_id("tr")
         # One round trip for the whole group: a repeated group costs one read.
         known = self.store.get_alerts([alert_id(parsed.source, p.fingerprint) for p in parsed.alerts])
@@ -237,7 +249,8 @@ class IngestService:
         if join is not None:
             incident_id = join.incident.id
         changes = self._incident_changes(p, join, leave, escalate)
-        owed = [ctx.run(c) for c in changes]
+        runs = [ctx.run(c) for c in changes]
+        owed = [r for r in runs if r.status == RunStatus.PENDING]  # born INGESTED ones are not owed
         owed_ids = list(dict.fromkeys([*(old.owed_runs if old else []), *(r.run_id for r in owed)]))
         common: dict[str, Any] = {
             "name": p.name, "severity": p.severity, "status": p.status, "description": p.description,
@@ -263,13 +276,12 @@ class IngestService:
                 details={"old_severity": old.severity.value, "new_severity": p.severity.value,
                          "incident_id": incident_id},
             )
-        lease = str(iso(now + timedelta(seconds=ctx.plan.lease_seconds))) if ctx.plan and owed else ""
         self.store.write_alert(AlertWrite(alert=alert, expected_version=old.version if old else None,
-                                          history=history, join=join, leave=leave, escalate=escalate, owed=owed,
-                                          owed_claimed_until=lease))
+                                          history=history, join=join, leave=leave, escalate=escalate, runs=runs))
         # Written: only now does the outcome say so (a lost race left no trace).
         self._count(outcome, old, event, join, changes)
         outcome.written.update((run.run_id, run) for run in owed)
+        outcome.born += [BornRun(alert_id=aid, run=run) for run in runs if run.status == RunStatus.INGESTED]
         if owed_ids:
             outcome.owed.append(OwedRuns(alert_id=aid, version=alert.version, run_ids=owed_ids))
         return _change(alert, event.value)
@@ -326,9 +338,11 @@ class _Context:
     def run(self, change: IncidentChange) -> PipelineRun:
         now = utcnow()
         fields: dict[str, Any] = {"pipeline_name": self.pipeline}
-        if self.plan is not None:  # the webhook starts it: born with its pipeline (docs/cost.md)
+        status = RunStatus.PENDING
+        if self.plan is not None:  # the webhook starts it: born INGESTED, with its pipeline (docs/cost.md)
             fields.update(self.plan.fields, normalized_payload_ref=output_ref(change.run_id, "ingest"))
-        return PipelineRun(run_id=change.run_id, trace_id=self.trace_id, status=RunStatus.PENDING,
+            status = RunStatus.INGESTED
+        return PipelineRun(run_id=change.run_id, trace_id=self.trace_id, status=status,
                            incident_id=change.incident_id, source=self.parsed.source,
                            alert_fingerprint=self.p.fingerprint, trigger=change.event.value,
                            current_stage="INGEST", created_at=now, updated_at=now, **fields)

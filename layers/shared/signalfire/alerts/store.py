@@ -61,11 +61,10 @@ class AlertWrite(Model):
     join: JoinIncident | None = None
     leave: LeaveIncident | None = None
     escalate: EscalateIncident | None = None
-    #: PENDING run records this change owes (docs/reliability.md)
-    owed: list[PipelineRun] = Field(default_factory=list)
-    #: the owed runs are born claimed until then (ISO time; "" not claimed): the
-    #: webhook that writes them starts them (runs/launcher.py)
-    owed_claimed_until: str = ""
+    #: run records this change decides: PENDING ones are owed (listed in the
+    #: alert's ``owed_runs``), INGESTED ones the webhook starts at once
+    #: (runs/launcher.py, docs/reliability.md)
+    runs: list[PipelineRun] = Field(default_factory=list)
 
 
 class AlertStore(abc.ABC):
@@ -103,6 +102,10 @@ class AlertStore(abc.ABC):
     @abc.abstractmethod
     def clear_owed_runs(self, alert_id: str, version: int) -> None:
         """Forget the alert's owed runs (they started) unless it changed since ``version``."""
+
+    @abc.abstractmethod
+    def owe_runs(self, alert_id: str, run_ids: list[str]) -> None:
+        """Add ``run_ids`` to the alert's owed runs (runs its webhook could not start)."""
 
     @abc.abstractmethod
     def mark_closed_by_hand(self, incident_id: str, at: str) -> int:

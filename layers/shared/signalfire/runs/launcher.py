@@ -1,15 +1,17 @@
 """Starting the runs that alert changes owe.
 
 Ingest decides that a run is owed (an incident created, escalated or
-resolved) and writes it as a PENDING run record in the same transaction as
-the alert change (docs/reliability.md).  This module starts owed runs:
-claim the record (a short lease, so two starters never both start it),
-fill in the pipeline, StartExecution named by the run id (a repeat is refused
-by Step Functions, so a run never runs twice), then mark it INGESTED.  When
-StartExecution fails the run stays owed and the webhook answers 503: the
-sender's retry, or the reconciler (runs/reconcile.py), starts it.  An alert
-that arrives again unchanged owes nothing new, so it starts nothing: the cost
-of a repeat stays one read.
+resolved) and writes its run record in the same transaction as the alert
+change (docs/reliability.md).  A webhook's own runs are born INGESTED, with
+their pipeline: the webhook records the ingest stage and calls StartExecution
+named by the run id (a repeat is refused by Step Functions, so a run never
+runs twice), and writes nothing else.  When StartExecution fails such a run
+becomes owed (PENDING, listed on its alert) and the webhook answers 503: the
+sender's retry, or the reconciler (runs/reconcile.py), starts it.  An owed
+run is started by claiming it (a short lease, so two starters never both
+start it), filling in the pipeline, StartExecution, then marking it INGESTED.
+An alert that arrives again unchanged owes nothing new, so it starts
+nothing: the cost of a repeat stays one read.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from signalfire import aws
-from signalfire.alerts.ingest import IngestOutcome, RunPlan
+from signalfire.alerts.ingest import BornRun, IngestOutcome, RunPlan
 from signalfire.alerts.store import AlertStore
 from signalfire.errors import RunStartError, SignalfireError
 from signalfire.ids import new_id
@@ -80,11 +82,10 @@ class RunLauncher:
     def plan_for(self, source: str, query_pipeline: str | None) -> RunPlan:
         """:meth:`pipeline_for`, with what the runs are born with when the
         webhook starts them itself (:meth:`start_for` right after ingest): the
-        pipeline's fields and the starter's lease, written in the alert's
-        transaction instead of by a claim write afterwards."""
+        pipeline's fields, written in the alert's transaction with the run,
+        which is born INGESTED."""
         definition, nodes = self._load(resolve_pipeline_name(source, query_pipeline, self.settings))
-        return RunPlan(pipeline_name=definition.name, fields=self._pipeline_fields(definition, nodes),
-                       lease_seconds=CLAIM.total_seconds())
+        return RunPlan(pipeline_name=definition.name, fields=self._pipeline_fields(definition, nodes))
 
     def _pipeline_fields(self, definition: PipelineDefinition, nodes: list[dict[str, Any]]) -> dict[str, Any]:
         return {"pipeline_name": definition.name, "pipeline_version": definition.version,
@@ -95,12 +96,19 @@ class RunLauncher:
         self.pipeline_for(source, query_pipeline)
 
     def start_for(self, outcome: IngestOutcome) -> list[str]:
-        """Start every run ``outcome`` owes (new ones, and any an earlier
-        delivery of the same alerts left owed); returns their ids ([] for an
+        """Start the runs ``outcome`` was born with and every run its alerts owe
+        (any an earlier delivery left owed); returns their ids ([] for an
         unchanged repeat that owes nothing).  RunStartError (503) when one could
-        not start: it stays owed, and the sender's retry starts it."""
+        not start: it is (or stays) owed, and the sender's retry starts it."""
         started: list[str] = []
         failed: list[RunStartError] = []
+        for born in outcome.born:
+            try:
+                self._launch(born.run, outcome, mark=False)
+                started.append(born.run.run_id)
+            except RunStartError as exc:
+                failed.append(exc)
+                self._owe(born)
         for owed in outcome.owed:
             done = True
             for run_id in owed.run_ids:
@@ -117,20 +125,28 @@ class RunLauncher:
                                 f"{failed[0].message}; retry the webhook")
         return list(dict.fromkeys(started))
 
+    def _owe(self, born: BornRun) -> None:
+        """A run born INGESTED whose StartExecution failed: make it owed (PENDING,
+        unclaimed, listed on its alert) so the sender's retry starts it.  If its
+        execution has moved it on meanwhile (the call failed after it started),
+        it is not owed."""
+        try:
+            self.runs.update_run(born.run.run_id, {"status": RunStatus.PENDING.value, "claimed_until": ""},
+                                 condition="#st = :ingested AND attribute_not_exists(started_at)",
+                                 names={"#st": "status"}, values={":ingested": RunStatus.INGESTED.value})
+        except ConditionFailed:
+            return
+        self.alerts.owe_runs(born.alert_id, [born.run.run_id])
+
     def start_owed(self, run_id: str, outcome: IngestOutcome | None = None) -> bool:
         """Start the owed (PENDING) run ``run_id``.  True when it is started
         (now or before); False when another starter holds its lease.
 
         A run this webhook's own transaction just wrote (``outcome.written``)
-        is not read back: it is PENDING as written.  When the webhook planned it
-        (``outcome.leased``) it was born with its pipeline and this webhook's
-        lease, so no claim is written either: any other starter (a duplicate
-        delivery, the reconciler, a resume) finds it claimed until the lease
-        ends.  Otherwise the run is claimed here, conditionally, with its
-        pipeline filled in, and a lost claim means another starter has it."""
+        is not read back: it is PENDING as written.  The run is claimed here,
+        conditionally, with its pipeline filled in, and a lost claim means
+        another starter has it."""
         run = outcome.written.get(run_id) if outcome is not None else None
-        if run is not None and outcome is not None and outcome.leased:
-            return self._launch(run, outcome)
         if run is None:  # owed by an earlier delivery, or the reconciler / resume asking
             run = self.runs.get_run(run_id)
             if run.status != RunStatus.PENDING:
@@ -157,18 +173,21 @@ class RunLauncher:
             return False
         return self._launch(run.model_copy(update=fields), outcome)
 
-    def _launch(self, run: PipelineRun, outcome: IngestOutcome | None) -> bool:
-        """The claimed run ``run``: record the ingest stage, StartExecution,
-        mark it INGESTED.  On RunStartError the claim is released first."""
+    def _launch(self, run: PipelineRun, outcome: IngestOutcome | None, *, mark: bool = True) -> bool:
+        """The run ``run``, claimed (or born INGESTED: ``mark`` False): record
+        the ingest stage, StartExecution, then (a claimed one) mark it INGESTED.
+        On RunStartError a claim is released first."""
         self._record_ingest(run, outcome)
         try:
             self.start_execution(run, 0, run.run_id)
         except RunStartError:
-            self.runs.update_run(run.run_id, {"claimed_until": ""})  # let the next starter try at once
+            if mark:
+                self.runs.update_run(run.run_id, {"claimed_until": ""})  # let the next starter try at once
             raise
-        with contextlib.suppress(ConditionFailed):  # the execution may have moved it on already
-            self.runs.update_run(run.run_id, {"status": RunStatus.INGESTED.value}, condition="#st = :pending",
-                                 names={"#st": "status"}, values={":pending": "PENDING"})
+        if mark:
+            with contextlib.suppress(ConditionFailed):  # the execution may have moved it on already
+                self.runs.update_run(run.run_id, {"status": RunStatus.INGESTED.value}, condition="#st = :pending",
+                                     names={"#st": "status"}, values={":pending": "PENDING"})
         return True
 
     def start_incident_update(self, incident_id: str, trigger: str, source: str = "api") -> str:
