@@ -19,9 +19,9 @@ The bound was 20 ms.  Under 8 senders the API is almost never idle, so
 every run's call waited its 20 ms and then took the interpreter anyway:
 four executions took a third of it back, and a webhook's answer grew with
 the backlog (the p50 of a burst's last 10% was 1.7-2.7x its first).  At
-1 s a run under a storm still makes a call a second (its stage functions
-lose at most that per call from their Timeout, which they read), and the
-API keeps the interpreter (docs/local-mode.md, docs/benchmarks.md).
+1 s a run under a storm still makes a call a second (the wait counts
+against the remaining time its stage functions read), and the API keeps
+the interpreter (docs/local-mode.md, docs/benchmarks.md).
 """
 
 from __future__ import annotations
