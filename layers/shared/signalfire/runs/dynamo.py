@@ -75,7 +75,7 @@ class DynamoRunStore(RunStore):
 
     def update_run(self, run_id: str, fields: dict[str, Any], *, condition: str | None = None,
                    values: dict[str, Any] | None = None, add: dict[str, int] | None = None,
-                   names: dict[str, str] | None = None) -> dict[str, Any]:
+                   names: dict[str, str] | None = None) -> None:
         fields = {**fields, "updated_at": iso(utcnow())}
         if "status" in fields:
             fields["GSI2PK"] = status_gsi(fields["status"])
@@ -94,8 +94,9 @@ class DynamoRunStore(RunStore):
             expr += " ADD " + ", ".join(f"#a{j} :a{j}" for j in range(len(add)))
         if closing:  # an outcome closes the run: out of the open-runs index
             expr += " REMOVE GSI4PK, GSI4SK"
-        return self.t.update(run_pk(run_id), RUN_SK, expr, condition=condition or "attribute_exists(PK)",
-                             names={**names_used, **(names or {})}, values={**vals, **(values or {})}) or {}
+        # No caller reads the item back: ReturnValues NONE (smaller answers; locally, no serializing it).
+        self.t.update(run_pk(run_id), RUN_SK, expr, condition=condition or "attribute_exists(PK)",
+                      names={**names_used, **(names or {})}, values={**vals, **(values or {})}, return_new=False)
 
     def list_runs(self, *, status: str | None, incident_id: str | None, since: str | None, limit: int,
                   next_token: str | None) -> Page:

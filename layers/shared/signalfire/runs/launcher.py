@@ -113,7 +113,8 @@ class RunLauncher:
             done = True
             for run_id in owed.run_ids:
                 try:
-                    self.start_owed(run_id, outcome)
+                    if not self.start_owed(run_id, outcome):
+                        done = False  # another starter holds its lease: owed until it is started
                     started.append(run_id)
                 except RunStartError as exc:
                     failed.append(exc)

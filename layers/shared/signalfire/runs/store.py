@@ -44,7 +44,7 @@ class RunStore(ABC):
     @abstractmethod
     def update_run(self, run_id: str, fields: dict[str, Any], *, condition: str | None = None,
                    values: dict[str, Any] | None = None, add: dict[str, int] | None = None,
-                   names: dict[str, str] | None = None) -> dict[str, Any]: ...
+                   names: dict[str, str] | None = None) -> None: ...
 
     @abstractmethod
     def list_runs(self, *, status: str | None, incident_id: str | None, since: str | None, limit: int,
