@@ -179,7 +179,7 @@ EXPECTED_NEW_ALERT_CALLS = [
 
 def _ingest_only(body: dict, *, planned: bool = True):
     """A generic webhook through ingest alone, as the webhook does before it
-    starts runs (``planned``: its runs are born claimed, with their pipeline)
+    starts runs (``planned``: its runs are born INGESTED, with their pipeline)
     or as a check-in does (not)."""
     from signalfire import services
     from signalfire.alerts.drivers import parse_webhook
@@ -201,7 +201,7 @@ def _count_starts(launcher) -> list[str]:
 
 
 def test_a_run_another_starter_started_first_is_not_started_again(moto_stack):
-    """Runs not born claimed (a check-in's): the launcher starts the run its
+    """Runs not born INGESTED (a check-in's): the launcher starts the run its
     own transaction wrote without reading it back; if another starter (a
     duplicate delivery, the reconciler) got there first, the conditional
     claim refuses the stale copy."""
