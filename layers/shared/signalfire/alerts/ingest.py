@@ -3,7 +3,7 @@
 
 Per alert the flow is read -> decide -> one transaction (the alert, its
 history, the incident it joins/leaves/escalates -- each conditional on that
-incident's status -- and the PENDING runs the change owes); a lost race
+incident's status -- and the runs the change decides); a lost race
 re-reads and decides again, so 50 identical deliveries arriving at once give
 one alert and one incident, and an alert never joins an incident that was
 resolved meanwhile.  An alert that comes back unchanged costs one consistent
@@ -149,8 +149,8 @@ class IngestService:
     def process(self, parsed: ParsedPayload, pipeline: str = "", plan: RunPlan | None = None) -> IngestOutcome:
         """``pipeline``: the pipeline the runs this webhook owes will run.
         ``plan``: the caller starts them right after (the webhook): they are
-        born with the pipeline's fields and the caller's lease, so no other
-        starter takes them meanwhile and the launcher needs no claim write."""
+        born INGESTED with the pipeline's fields and are not owed, so no other
+        starter takes them and the launcher writes nothing after the start."""
         outcome = IngestOutcome(source=parsed.source)
         trace_id = logger.get_correlation_id() or new_id("tr")
         # One round trip for the whole group: a repeated group costs one read.
