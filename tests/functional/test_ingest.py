@@ -278,6 +278,36 @@ def test_a_run_born_ingested_is_started_by_its_webhook_alone(moto_stack):
     assert services.run_store().get_run(run_id).status.value == "INGESTED"
 
 
+def test_a_born_run_whose_ingest_record_cannot_be_written_is_owed_and_the_retry_starts_it(moto_stack,
+                                                                                        monkeypatch):
+    """Born INGESTED, but the store refuses its ingest record (throttled) before
+    StartExecution: the run becomes owed on its alert (PENDING), the webhook
+    answers 503, and the sender's retry starts it once."""
+    from signalfire import services
+    from signalfire.errors import StoreUnavailableError
+
+    body = {"name": "ThrottledBirth", "severity": "critical", "labels": {"host": "h1"}}
+    launcher, outcome = _ingest_only(body)
+    (run_id,) = outcome.born_run_ids
+    real_put = launcher.runs.put_output
+
+    def throttled(*args, **kwargs):
+        monkeypatch.setattr(launcher.runs, "put_output", real_put)  # once
+        raise StoreUnavailableError("the alert store is busy; retry shortly")
+
+    monkeypatch.setattr(launcher.runs, "put_output", throttled)
+    starts = _count_starts(launcher)
+    with pytest.raises(StoreUnavailableError):
+        launcher.start_for(outcome)
+    assert starts == [] and services.run_store().get_run(run_id).status.value == "PENDING"
+    assert services.alert_store().get_alert(outcome.born[0].alert_id).owed_runs == [run_id]
+    _, retry = _ingest_only(body)  # the sender's retry: unchanged, and owes the run
+    assert retry.born_run_ids == [] and retry.owed_run_ids == [run_id]
+    assert launcher.start_for(retry) == [run_id] and starts == [run_id]
+    assert services.run_store().get_run(run_id).status.value == "INGESTED"
+    assert services.alert_store().get_alert(outcome.born[0].alert_id).owed_runs == []
+
+
 def test_a_born_run_outlasts_the_function_that_starts_it(moto_stack):
     """A run born INGESTED is restarted by the reconciler only once it has made
     no progress for RunDeadlineSeconds; that must not happen while the webhook

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from signalfire import aws
 from signalfire.alerts.ingest import BornRun, IngestOutcome, RunPlan
 from signalfire.alerts.store import AlertStore
-from signalfire.errors import RunStartError, SignalfireError
+from signalfire.errors import RunStartError, SignalfireError, StoreUnavailableError
 from signalfire.ids import new_id
 from signalfire.observability import logger
 from signalfire.pipelines.budget import check_runnable
@@ -109,6 +109,9 @@ class RunLauncher:
             except RunStartError as exc:
                 failed.append(exc)
                 self._owe(born)
+            except StoreUnavailableError:  # its ingest record not written (throttled): owed, the retry starts it
+                self._owe(born)
+                raise
         for owed in outcome.owed:
             done = True
             for run_id in owed.run_ids:
