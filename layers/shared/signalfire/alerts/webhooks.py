@@ -30,11 +30,11 @@ class RunStarter(Protocol):
     """Starts pipeline runs for what a webhook changed (runs/launcher.py)."""
 
     def plan_for(self, source: str, query_pipeline: str | None) -> RunPlan:
-        """The pipeline the runs will run and how they are born (claimed by this
-        webhook); refuses an unknown or inactive one before anything is stored."""
+        """The pipeline the runs will run and how they are born (INGESTED, started
+        by this webhook); refuses an unknown or inactive one before anything is stored."""
 
     def start_for(self, outcome: IngestOutcome) -> list[str]:
-        """Start the runs ``outcome`` owes; returns their ids."""
+        """Start the runs ``outcome`` was born with or owes; returns their ids."""
 
 
 class WebhookRequest(Model):
