@@ -357,6 +357,10 @@ def _bound_finished_executions() -> None:
         if not getattr(execution, "_signalfire_counted", False):
             execution._signalfire_counted = True
             FINISHED.finished(getattr(execution, "_signalfire_listing", None), execution)
+        # Also here, not only at a start: a backlog that drains with no new start
+        # (a storm's queued runs) would otherwise keep every finished thread, and
+        # through its closure the execution's whole environment, until the next one.
+        _prune_worker_threads()
 
     start_execution._signalfire_fixed = True  # type: ignore[attr-defined]
     StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]

@@ -176,6 +176,34 @@ def test_at_most_the_limit_of_executions_evaluate_at_once(turns):
     assert most[0] == 2
 
 
+def test_a_backlog_that_drains_without_new_starts_leaves_no_finished_threads(turns):
+    """moto lists every worker thread in TMP_THREADS; a finished one keeps its
+    execution's environment alive through its closure.  Queued executions that
+    run after the last start (a storm's backlog draining) must not stay listed."""
+    import threading
+
+    from moto.stepfunctions.parser import utils
+
+    gate = threading.Event()
+
+    def handler(event, context):
+        gate.wait(10)
+        return {"n": event["n"]}
+
+    with mock_aws(config=MOTO_CONFIG):
+        sfn, arns = _start_toys(handler, 6)  # the last start: 2 evaluating, 4 queued
+        gate.set()
+        done = _wait_all(sfn, arns)
+        deadline = time.monotonic() + 10
+        while True:  # the last execution's end prunes the list just after _wait_all sees it done
+            dead = [t for t in utils.TMP_THREADS if not t.is_alive()]
+            if len(dead) <= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert [d["status"] for d in done] == ["SUCCEEDED"] * 6
+    assert len(dead) <= 1, [t.name for t in dead]  # at most the one whose end pruned the others
+
+
 def test_a_retry_back_off_gives_the_turn_away(turns):
     """Two turns, two executions failing once (1 s back-off): a third gets a
     turn while they sleep, instead of waiting for them to finish."""
