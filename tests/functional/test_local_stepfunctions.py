@@ -204,6 +204,40 @@ def test_a_backlog_that_drains_without_new_starts_leaves_no_finished_threads(tur
     assert len(dead) <= 1, [t.name for t in dead]  # at most the one whose end pruned the others
 
 
+def test_a_start_looks_its_name_up_instead_of_scanning_every_execution(turns):
+    """StartExecution's name check answers as moto's scan does (same name and
+    input while running: the same execution; different input, or finished:
+    ExecutionAlreadyExists) from an index that follows the machine's list,
+    so a start does not cost more with every execution queued before it."""
+    import threading
+
+    from botocore.exceptions import ClientError
+    from signalfire_local import motofixes
+
+    gate = threading.Event()
+
+    def handler(event, context):
+        gate.wait(10)
+        return {"n": event["n"]}
+
+    with mock_aws(config=MOTO_CONFIG):
+        rebuilds = motofixes.NAMES.rebuilds
+        sfn, arns = _start_toys(handler, 30)  # 2 evaluating, 28 queued
+        assert motofixes.NAMES.rebuilds - rebuilds == 1  # built once, then kept up to date: no scan per start
+        machine = arns[0].replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+        again = sfn.start_execution(stateMachineArn=machine, name="turn-7", input=json.dumps({"n": 7}))
+        assert again["executionArn"] == arns[7]  # idempotent while running
+        with pytest.raises(ClientError, match="ExecutionAlreadyExists"):
+            sfn.start_execution(stateMachineArn=machine, name="turn-7", input=json.dumps({"n": 8}))
+        gate.set()
+        _wait_all(sfn, arns)
+        with pytest.raises(ClientError, match="ExecutionAlreadyExists"):  # finished: refused
+            sfn.start_execution(stateMachineArn=machine, name="turn-3", input=json.dumps({"n": 3}))
+        fresh = sfn.start_execution(stateMachineArn=machine, name="turn-new", input=json.dumps({"n": 99}))
+        assert _wait_all(sfn, [fresh["executionArn"]])[0]["status"] == "SUCCEEDED"
+        assert motofixes.NAMES.rebuilds - rebuilds == 1
+
+
 def test_a_retry_back_off_gives_the_turn_away(turns):
     """Two turns, two executions failing once (1 s back-off): a third gets a
     turn while they sleep, instead of waiting for them to finish."""
