@@ -212,6 +212,7 @@ def test_a_start_looks_its_name_up_instead_of_scanning_every_execution(turns):
     import threading
 
     from botocore.exceptions import ClientError
+
     from signalfire_local import motofixes
 
     gate = threading.Event()
