@@ -296,14 +296,15 @@ class _FinishedExecutions:
                 old_listing, old = self._finished.popleft()
                 with contextlib.suppress(ValueError):  # already gone
                     old_listing.remove(old)
-                    NAMES.removed(old_listing, old)
+                    NAMES.removed(old)
 
 
 FINISHED = _FinishedExecutions()
 
 
 class _ExecutionNames:
-    """name -> execution for each machine's list of executions.
+    """name -> execution for each machine's list of executions, kept on the
+    machine (so it goes with it) and shared by its copies, like the list.
 
     moto's StartExecution checks a new name against every execution of the
     machine (a list scan): with a storm's runs queued (9,000 at the end of
@@ -315,37 +316,33 @@ class _ExecutionNames:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_list: dict[int, tuple[list[Any], dict[str, Any]]] = {}
         self.rebuilds = 0
 
-    def _entry(self, listing: list[Any]) -> dict[str, Any]:
-        entry = self._by_list.get(id(listing))
-        if entry is None or entry[0] is not listing or len(entry[1]) != len(listing):
+    def _names(self, machine: Any) -> dict[str, Any]:
+        names: dict[str, Any] | None = machine.__dict__.get("_signalfire_names")
+        listing = machine.executions
+        if names is None or len(names) != len(listing):
             self.rebuilds += 1
-            entry = (listing, {e.name: e for e in list(listing)})
-            self._by_list[id(listing)] = entry
-        return entry[1]
+            names = {e.name: e for e in list(listing)}
+            machine.__dict__["_signalfire_names"] = names
+        return names
 
-    def lookup(self, listing: list[Any], name: str) -> Any:
+    def lookup(self, machine: Any, name: str) -> Any:
         with self._lock:
-            return self._entry(listing).get(name)
+            return self._names(machine).get(name)
 
-    def added(self, listing: list[Any] | None, execution: Any) -> None:
-        if listing is None:
-            return
+    def added(self, machine: Any, execution: Any) -> None:
         with self._lock:
-            entry = self._by_list.get(id(listing))
-            if entry is not None and entry[0] is listing:
-                entry[1][execution.name] = execution  # a stray entry only makes the sizes differ: rebuilt
+            names = machine.__dict__.get("_signalfire_names")
+            if names is not None:
+                names[execution.name] = execution  # a stray entry only makes the sizes differ: rebuilt
+                execution._signalfire_names = names
 
-    def removed(self, listing: list[Any], execution: Any) -> None:
+    def removed(self, execution: Any) -> None:
         with self._lock:
-            entry = self._by_list.get(id(listing))
-            if entry is None or entry[0] is not listing:
-                return
-            names, name = entry[1], str(execution.name)
-            if names.get(name) is execution:
-                del names[name]
+            names = getattr(execution, "_signalfire_names", None)
+            if names is not None and names.get(str(execution.name)) is execution:
+                del names[str(execution.name)]
 
 
 NAMES = _ExecutionNames()
@@ -379,7 +376,8 @@ def _bound_finished_executions() -> None:
         clone = self.__class__.__new__(self.__class__)
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
-            clone.__dict__[name] = value if name == "executions" else copy.deepcopy(value, memo)
+            shared = name in ("executions", "_signalfire_names")  # records and their index, not definition
+            clone.__dict__[name] = value if shared else copy.deepcopy(value, memo)
         return clone
 
     StateMachineInstance.__deepcopy__ = machine_deepcopy  # type: ignore[attr-defined]
@@ -394,7 +392,7 @@ def _bound_finished_executions() -> None:
         if getattr(execution, "_signalfire_listing", None) is None:
             machine = self.describe_state_machine(state_machine_arn)
             execution._signalfire_listing = getattr(machine, "executions", None)
-            NAMES.added(execution._signalfire_listing, execution)
+            NAMES.added(machine, execution)
             if execution.exec_status not in (None, "RUNNING"):  # finished before we got here
                 FINISHED.finished(execution._signalfire_listing, execution)
                 execution._signalfire_counted = True
@@ -405,7 +403,7 @@ def _bound_finished_executions() -> None:
 
     def handle_name_input_idempotency(self: Any, name: str, execution_input: str) -> Any:
         # moto's rule, word for word, on the one execution of that name (a dict, not a scan)
-        execution = NAMES.lookup(self.executions, name)
+        execution = NAMES.lookup(self, name)
         if execution is None:
             return None
         if execution_input == execution.execution_input and execution.status == "RUNNING":
