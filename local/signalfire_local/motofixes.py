@@ -104,10 +104,23 @@ upstream, and tests/functional/test_motofixes.py covers it
     (NONE, ALL_NEW) never reads it.  It is copied only for ALL_OLD,
     UPDATED_OLD and UPDATED_NEW.
 
+18. moto lists every worker thread for its test teardown; a finished one
+    keeps its execution's environment alive.  Finished threads are pruned
+    at each start and when an execution ends.
+
+19. StartExecution checked a new name against every execution of the
+    machine (a scan).  The same rule is answered from a name index that
+    follows the machine's list.
+
+20. StartExecution deep-copied the machine for each execution (1.4 KB,
+    kept while it waits its turn and after it ends).  Executions started
+    while the machine is unchanged share one copy; any change to the
+    machine gives the next start a new one.
+
 Fixes 12-17 are listed in ``_PER_CALL`` and :func:`moto_own_path` puts
 moto's own code back inside a block, so tests compare both paths.
 
-All seventeen are installed by :func:`install` (idempotent), after ``mock_aws``
+All twenty are installed by :func:`install` (idempotent), after ``mock_aws``
 has started, with :mod:`signalfire_local.itemstore` (items held compact).
 """
 
@@ -356,6 +369,19 @@ def _prune_worker_threads() -> None:
     utils.TMP_THREADS[:] = [t for t in list(utils.TMP_THREADS) if t.is_alive()]
 
 
+_STARTING = threading.local()  # .on: inside StartExecution (its copy of the machine may be shared)
+#: A machine's attributes that are records, not its definition: an execution's copy shares them.
+_RECORDS = frozenset({"executions", "_signalfire_names", "_signalfire_clone"})
+
+
+def _machine_stamp(machine: Any) -> tuple[tuple[str, str], ...]:
+    """What an execution's copy of ``machine`` is a copy of: every attribute
+    but its records, by value (``repr``: an object without a value repr,
+    such as a published version, compares by identity, so any change gives
+    a new stamp)."""
+    return tuple((name, repr(value)) for name, value in sorted(machine.__dict__.items()) if name not in _RECORDS)
+
+
 def _bound_finished_executions() -> None:
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -370,14 +396,25 @@ def _bound_finished_executions() -> None:
     # list of executions: execution N held the list of executions before it,
     # each holding its own, so no execution was ever released (the bound
     # below only pruned the machine's own list).  The copy shares that list.
+    # And each execution had a copy of its own (1.4 KB, kept while it waits
+    # its turn and after it finishes): executions started while the machine
+    # is unchanged share one copy, which nothing changes after it is made.
     from moto.stepfunctions.models import StateMachineInstance
 
     def machine_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        starting = not memo and getattr(_STARTING, "on", False)  # StartExecution's own copy of the machine
+        if starting:
+            stamp = _machine_stamp(self)
+            kept = self.__dict__.get("_signalfire_clone")
+            if kept is not None and kept[0] == stamp:
+                return kept[1]
         clone = self.__class__.__new__(self.__class__)
         memo[id(self)] = clone
         for name, value in self.__dict__.items():
-            shared = name in ("executions", "_signalfire_names")  # records and their index, not definition
-            clone.__dict__[name] = value if shared else copy.deepcopy(value, memo)
+            if name != "_signalfire_clone":  # records and their index are shared, not copied
+                clone.__dict__[name] = value if name in _RECORDS else copy.deepcopy(value, memo)
+        if starting:
+            self.__dict__["_signalfire_clone"] = (stamp, clone)
         return clone
 
     StateMachineInstance.__deepcopy__ = machine_deepcopy  # type: ignore[attr-defined]
@@ -388,7 +425,11 @@ def _bound_finished_executions() -> None:
 
     def start_execution(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
         _prune_worker_threads()
-        execution: Any = start(self, state_machine_arn, *args, **kwargs)
+        _STARTING.on = True
+        try:
+            execution: Any = start(self, state_machine_arn, *args, **kwargs)
+        finally:
+            _STARTING.on = False
         if getattr(execution, "_signalfire_listing", None) is None:
             machine = self.describe_state_machine(state_machine_arn)
             execution._signalfire_listing = getattr(machine, "executions", None)

@@ -235,35 +235,37 @@ def create_state_machine(spec_or_path: Mapping[str, Any] | str | Path,
 RUNNING_EXECUTIONS = 4
 _SLOTS: threading.Semaphore | None = None
 _HELD = threading.local()
-#: Started executions waiting for their turn: no thread until they have one.
+#: Started executions waiting for their turn: a record, no worker and no thread until they have one.
 _WAITING: queue.SimpleQueue[Any] = queue.SimpleQueue()
 _DISPATCHER: list[threading.Thread] = []
 _DISPATCHER_LOCK = threading.Lock()
+#: A stop and a turn given to the same waiting execution: one or the other first, never lost between.
+_STOP_LOCK = threading.Lock()
+_PARSED = object()  # no parsed input kept: parse it from the text when asked
 
 
-def _dispatch(start: Callable[[Any], None]) -> None:
-    """Give each waiting execution its thread when a turn is free, in start order."""
+def _dispatch(begin: Callable[[Any, threading.Semaphore | None], None]) -> None:
+    """Give each waiting execution its worker and thread when a turn is free, in start order."""
     while True:
-        worker = _WAITING.get()
+        execution = _WAITING.get()
         slots = _SLOTS
         if slots is not None:
             slots.acquire()
-        worker._signalfire_turn = slots
         try:
-            start(worker)
+            begin(execution, slots)
         except Exception:  # noqa: BLE001 - no thread for it: give the turn back; the reconciler sees the run stall
             if slots is not None:
                 slots.release()
             traceback.print_exc()
 
 
-def _queue_for_a_turn(worker: Any, start: Callable[[Any], None]) -> None:
+def _queue_for_a_turn(execution: Any, begin: Callable[[Any, threading.Semaphore | None], None]) -> None:
     with _DISPATCHER_LOCK:
         if not _DISPATCHER or not _DISPATCHER[0].is_alive():
-            thread = threading.Thread(target=_dispatch, args=(start,), name="execution-turns", daemon=True)
+            thread = threading.Thread(target=_dispatch, args=(begin,), name="execution-turns", daemon=True)
             _DISPATCHER[:] = [thread]
             thread.start()
-    _WAITING.put(worker)
+    _WAITING.put(execution)
 
 
 class _SleepOutsideSlot:
@@ -285,6 +287,15 @@ class _SleepOutsideSlot:
         return getattr(time, name)
 
 
+def _input_data(self: Any) -> Any:
+    parsed = self.__dict__.get("_signalfire_input", _PARSED)
+    return json.loads(self.execution_input) if parsed is _PARSED else parsed
+
+
+def _set_input_data(self: Any, value: Any) -> None:
+    self.__dict__["_signalfire_input"] = value
+
+
 def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     """Let at most ``size`` executions evaluate at once (None: no limit).
 
@@ -297,13 +308,20 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     the rest waiting their turn (in start order), the API threads keep most
     of the interpreter and runs drain at a steady pace.  An execution gives
     its turn away while a Retry back-off sleeps; a StopExecution that arrives
-    while it waits stops it as soon as it starts (ABORTED, as on AWS).  A
-    waiting execution is a queue entry, not a thread: under a sustained storm
-    the backlog costs its records, not a thread and a stack each.
+    while it waits stops it as soon as it starts (ABORTED, as on AWS).
+
+    A waiting execution is its record alone (RUNNING, as DescribeExecution
+    and ListExecutions show it): its worker, with the evaluation details,
+    is built when its turn comes, and its input is kept as the text it was
+    given, parsed when read.  A storm leaves thousands waiting, and what
+    each holds until its turn stays with the process once they have run
+    (the allocator keeps the backlog's peak: docs/benchmarks.md).
     """
     global _SLOTS
+    from moto.stepfunctions.parser.api import ExecutionStatus, GetExecutionHistoryOutput, InvalidName
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     _SLOTS = threading.Semaphore(size) if size else None
@@ -314,12 +332,41 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     stop = ExecutionWorker.stop
     eval_body = Program._eval_body
     start_thread = ExecutionWorker.start
+    start_record = Execution.start
+    stop_record = Execution.stop
+    history = Execution.to_history_output
 
-    def start_worker(self: Any) -> None:
+    def begin(execution: Any, turn: threading.Semaphore | None) -> None:
+        worker = execution._get_start_execution_worker()
+        worker._signalfire_turn = turn
+        with _STOP_LOCK:
+            pending = execution.__dict__.pop("_signalfire_pending_stop", None)
+            if pending is not None:
+                worker._signalfire_pending_stop = pending
+            execution.exec_worker = worker
+        start_thread(worker)
+
+    def start_execution(self: Any) -> None:
         if _SLOTS is None:
-            start_thread(self)
-        else:
-            _queue_for_a_turn(self, start_thread)
+            start_record(self)
+            return
+        if self.exec_worker is not None:
+            raise InvalidName("the execution has already started")  # as moto refuses a second start
+        self.exec_status = ExecutionStatus.RUNNING
+        self.__dict__.pop("_signalfire_input", None)  # the text is kept (execution_input): parsed when read
+        _queue_for_a_turn(self, begin)
+
+    def stop_execution(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        with _STOP_LOCK:
+            if self.exec_worker is None:  # still waiting for its turn: applied when it comes
+                self._signalfire_pending_stop = {"stop_date": stop_date, "error": error, "cause": cause}
+                return
+        stop_record(self, stop_date=stop_date, error=error, cause=cause)
+
+    def to_history_output(self: Any) -> Any:
+        if self.exec_worker is None:  # not started yet: no events, as moto answers before its environment
+            return GetExecutionHistoryOutput(events=[])
+        return history(self)
 
     def _execution_logic(self: Any) -> None:
         turn = getattr(self, "_signalfire_turn", None)  # given by the dispatcher with the thread
@@ -353,15 +400,18 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
         eval_body(self, env)
 
     def stop_worker(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
-        if self.env is None:  # still waiting for its turn
+        if self.env is None:  # its thread is starting: applied once the program runs
             self._signalfire_pending_stop = {"stop_date": stop_date, "error": error, "cause": cause}
             return
         stop(self, stop_date=stop_date, error=error, cause=cause)
 
     _execution_logic._signalfire_turns = True  # type: ignore[attr-defined]
     ExecutionWorker._execution_logic = _execution_logic  # type: ignore[method-assign]
-    ExecutionWorker.start = start_worker  # type: ignore[method-assign]
     ExecutionWorker._get_evaluation_environment = _get_evaluation_environment  # type: ignore[method-assign]
     ExecutionWorker.stop = stop_worker  # type: ignore[method-assign]
+    Execution.start = start_execution  # type: ignore[method-assign]
+    Execution.stop = stop_execution  # type: ignore[method-assign]
+    Execution.to_history_output = to_history_output  # type: ignore[method-assign]
+    Execution.input_data = property(_input_data, _set_input_data)  # type: ignore[assignment]
     Program._eval_body = _eval_body  # type: ignore[method-assign]
     retrier_decl.time = _SleepOutsideSlot()  # type: ignore[assignment]

@@ -287,6 +287,77 @@ def test_a_stop_while_waiting_aborts_the_execution_when_its_turn_comes(turns):
     assert all(d["status"] == "SUCCEEDED" for a, d in done.items() if a != waiting)
 
 
+def test_a_waiting_execution_is_its_record_alone_and_answers_as_a_running_one(turns):
+    """A storm leaves thousands of executions waiting: each holds its record
+    and its input text, no worker and no parsed input, until its turn.  It
+    still answers DescribeExecution (RUNNING, its input) and
+    GetExecutionHistory (no events yet) as a started one does, and runs its
+    own input when the turn comes."""
+    import threading
+
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    gate = threading.Event()
+
+    def handler(event, context):
+        gate.wait(10)
+        return {"n": event["n"]}
+
+    with mock_aws(config=MOTO_CONFIG):
+        sfn, arns = _start_toys(handler, 5)  # 2 evaluating, 3 waiting
+        records = {e.exec_arn: e for sm in stepfunctions_parser_backends["123456789012"]["us-east-1"].state_machines
+                   for e in sm.executions}
+        waiting = [records[a] for a in arns[2:]]
+        assert [e.exec_worker for e in waiting] == [None] * 3
+        assert all("_signalfire_input" not in vars(e) for e in waiting)  # the text alone, parsed when read
+        desc = sfn.describe_execution(executionArn=arns[4])
+        assert desc["status"] == "RUNNING" and json.loads(desc["input"]) == {"n": 4}
+        assert sfn.get_execution_history(executionArn=arns[4])["events"] == []
+        gate.set()
+        done = _wait_all(sfn, arns)
+        history = sfn.get_execution_history(executionArn=arns[4])["events"]
+    assert [d["status"] for d in done] == ["SUCCEEDED"] * 5
+    assert [json.loads(d["output"])["result"]["out"] for d in done] == [{"n": i} for i in range(5)]
+    assert history[0]["type"] == "ExecutionStarted" and history[-1]["type"] == "ExecutionSucceeded"
+
+
+def test_executions_share_their_copy_of_the_machine_until_it_changes(turns):
+    """Each execution runs the machine as it was when it started.  Executions
+    started while the machine is unchanged share one copy of it; an update
+    gives the executions started after it a copy of the new definition, and
+    the ones already waiting keep the old one."""
+    import threading
+
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    gate = threading.Event()
+
+    def handler(event, context):
+        gate.wait(10)
+        return {"n": event["n"]}
+
+    first = _toy(["FlakyError"])
+    second = json.loads(json.dumps(first))
+    second["States"]["Caught"] = {"Type": "Pass", "Result": "second", "ResultPath": "$.version", "End": True}
+    second["States"]["Work"].pop("End")
+    second["States"]["Work"]["Next"] = "Caught"
+    with mock_aws(config=MOTO_CONFIG):
+        sfn, arns = _start_toys(handler, 4)  # 2 evaluating, 2 waiting
+        machine = arns[0].replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+        sfn.update_state_machine(stateMachineArn=machine, definition=json.dumps(second))
+        later = [sfn.start_execution(stateMachineArn=machine, name=f"later-{i}", input=json.dumps({"n": 10 + i}))
+                 ["executionArn"] for i in range(2)]
+        records = {e.exec_arn: e for sm in stepfunctions_parser_backends["123456789012"]["us-east-1"].state_machines
+                   for e in sm.executions}
+        copies = [records[a].state_machine for a in arns + later]
+        gate.set()
+        done = _wait_all(sfn, arns + later)
+    assert all(c is copies[0] for c in copies[:4]) and copies[4] is copies[5]  # one copy per version
+    assert copies[0] is not copies[4] and json.loads(copies[0].definition) == first
+    assert [d["status"] for d in done] == ["SUCCEEDED"] * 6
+    assert ["version" in json.loads(d["output"]) for d in done] == [False] * 4 + [True] * 2
+
+
 def test_definition_substitutions_render_to_valid_json(tmp_path):
     asl = tmp_path / "m.asl.json"
     asl.write_text('{"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": ${Wait}, "End": true}}}')
