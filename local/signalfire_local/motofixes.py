@@ -596,11 +596,24 @@ class _GsiIndex:
             self.of_item[pk] = found
 
 
+def _each_item(table: Any) -> Any:
+    """Every item of ``table``, built one at a time.  moto's ``all_items``
+    builds every item at once and sorts them: held compact, a table of
+    2,000 alerts became 1.4 million objects at once (85 MB resident that
+    the process kept) when the index below was first built."""
+    partitions = table.items
+    for holder in [partitions] if table.range_key_attr is None else list(dict.values(partitions)):
+        for key in list(dict.keys(holder)):
+            item = holder.get(key)
+            if item is not None:
+                yield item
+
+
 def _gsi_index(table: Any, build: bool) -> _GsiIndex | None:
     index = table.__dict__.get("_signalfire_gsi")
     if index is None and build:
         index = _GsiIndex(table)
-        for item in _ORIGINAL_ALL_ITEMS(table):
+        for item in _each_item(table):
             index.update((item.hash_key, item.range_key), item)
         table.__dict__["_signalfire_gsi"] = index
     return index

@@ -229,25 +229,20 @@ def test_an_owed_run_another_starter_holds_stays_owed_until_it_is_started(moto_s
     cleared from the alert's owed runs: if that starter fails, the next
     delivery still finds it owed.  Once started, the next start clears it."""
     from signalfire import services
+    from signalfire.runs.launcher import CLAIM
     from signalfire.timeutil import iso, utcnow
 
     launcher, outcome = _ingest_only({"name": "HeldElsewhere", "severity": "critical", "labels": {"host": "h1"}},
                                      planned=False)
     (run_id,) = outcome.owed_run_ids
     alert_id = outcome.owed[0].alert_id
-    services.run_store().update_run(run_id, {"claimed_until": iso(utcnow() + launcher_module_claim())})
+    services.run_store().update_run(run_id, {"claimed_until": iso(utcnow() + CLAIM)})
     starts = _count_starts(launcher)
     assert launcher.start_for(outcome) == [run_id] and starts == []
     assert services.alert_store().get_alert(alert_id).owed_runs == [run_id]
     services.run_store().update_run(run_id, {"claimed_until": ""})  # that starter gave up
     assert launcher.start_for(outcome) == [run_id] and starts == [run_id]
     assert services.alert_store().get_alert(alert_id).owed_runs == []
-
-
-def launcher_module_claim():
-    from signalfire.runs.launcher import CLAIM
-
-    return CLAIM
 
 
 def test_a_run_born_ingested_is_started_by_its_webhook_alone(moto_stack):

@@ -104,7 +104,7 @@ class RunLauncher:
         failed: list[RunStartError] = []
         for born in outcome.born:
             try:
-                self._launch(born.run, outcome, mark=False)
+                self._launch_born(born.run, outcome)
                 started.append(born.run.run_id)
             except RunStartError as exc:
                 failed.append(exc)
@@ -177,21 +177,23 @@ class RunLauncher:
             return False
         return self._launch(run.model_copy(update=fields), outcome)
 
-    def _launch(self, run: PipelineRun, outcome: IngestOutcome | None, *, mark: bool = True) -> bool:
-        """The run ``run``, claimed (or born INGESTED: ``mark`` False): record
-        the ingest stage, StartExecution, then (a claimed one) mark it INGESTED.
-        On RunStartError a claim is released first."""
+    def _launch_born(self, run: PipelineRun, outcome: IngestOutcome | None) -> None:
+        """A run born INGESTED (no claim, nothing to mark): record the ingest
+        stage, then StartExecution."""
         self._record_ingest(run, outcome)
+        self.start_execution(run, 0, run.run_id)
+
+    def _launch(self, run: PipelineRun, outcome: IngestOutcome | None) -> bool:
+        """The claimed run ``run``: record the ingest stage, StartExecution, then
+        mark it INGESTED.  On RunStartError the claim is released first."""
         try:
-            self.start_execution(run, 0, run.run_id)
+            self._launch_born(run, outcome)
         except RunStartError:
-            if mark:
-                self.runs.update_run(run.run_id, {"claimed_until": ""})  # let the next starter try at once
+            self.runs.update_run(run.run_id, {"claimed_until": ""})  # let the next starter try at once
             raise
-        if mark:
-            with contextlib.suppress(ConditionFailed):  # the execution may have moved it on already
-                self.runs.update_run(run.run_id, {"status": RunStatus.INGESTED.value}, condition="#st = :pending",
-                                     names={"#st": "status"}, values={":pending": "PENDING"})
+        with contextlib.suppress(ConditionFailed):  # the execution may have moved it on already
+            self.runs.update_run(run.run_id, {"status": RunStatus.INGESTED.value}, condition="#st = :pending",
+                                 names={"#st": "status"}, values={":pending": "PENDING"})
         return True
 
     def start_incident_update(self, incident_id: str, trigger: str, source: str = "api") -> str:
