@@ -566,7 +566,12 @@ class _GsiIndex:
     """For each single-attribute GSI hash key: value -> primary keys of the
     items holding it.  Stale entries are harmless (moto's query re-checks
     each candidate); a missing one would hide an item, so every write path
-    calls :func:`_reindex`."""
+    calls :func:`_reindex`.
+
+    Held for every indexed item for as long as the stack runs, so held
+    small: a string key is its ``str`` (moto's ``DynamoType`` with its
+    attribute dict is about four times that), a value most items hold alone
+    maps to that one primary key, not to a dict of one."""
 
     def __init__(self, table: Any) -> None:
         self.attrs: dict[str, str] = {}
@@ -574,26 +579,69 @@ class _GsiIndex:
             hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
             if len(hashes) == 1:
                 self.attrs[index.name] = hashes[0]
-        self.by_value: dict[str, dict[Any, dict[tuple[Any, Any], None]]] = {name: {} for name in self.attrs}
-        self.of_item: dict[tuple[Any, Any], dict[str, Any]] = {}
+        # index name -> value -> one primary key, or a dict of them (as keys)
+        self.by_value: dict[str, dict[Any, Any]] = {name: {} for name in self.attrs}
+        self.names = tuple(self.attrs)
+        # primary key -> the value it holds under each index (None: not indexed there), in ``names`` order
+        self.of_item: dict[tuple[Any, Any], tuple[Any, ...]] = {}
 
-    def update(self, pk: tuple[Any, Any], item: Any) -> None:
-        for name, value in self.of_item.pop(pk, {}).items():
-            holders = self.by_value[name].get(value)
-            if holders is not None:
-                holders.pop(pk, None)
-                if not holders:
-                    del self.by_value[name][value]
+    def holders(self, index_name: str, value: Any) -> list[tuple[Any, Any]]:
+        """The primary keys indexed under ``value`` (a ``DynamoType``), in their ``DynamoType`` form."""
+        held = self.by_value[index_name].get(_plain(value))
+        pks = [] if held is None else list(held) if isinstance(held, dict) else [held]
+        return [(_typed(h), _typed(r)) for h, r in pks]
+
+    def update(self, key: tuple[Any, Any], item: Any) -> None:
+        pk = (_plain_key(key[0]), _plain_key(key[1]))
+        for name, value in zip(self.names, self.of_item.pop(pk, ()), strict=False):
+            if value is None:
+                continue
+            values = self.by_value[name]
+            held = values.get(value)
+            if isinstance(held, dict):
+                held.pop(pk, None)
+                if len(held) == 1:
+                    values[value] = next(iter(held))
+            elif held == pk:
+                del values[value]
         if item is None:
             return
-        found = {}
+        found: list[Any] = []
         for name, attr in self.attrs.items():
-            value = item.attrs.get(attr)
-            if value is not None:
-                self.by_value[name].setdefault(value, {})[pk] = None
-                found[name] = value
-        if found:
-            self.of_item[pk] = found
+            typed = item.attrs.get(attr)
+            if typed is None:
+                found.append(None)
+                continue
+            value = _plain(typed)
+            values = self.by_value[name]
+            held = values.get(value)
+            if held is None or held == pk:
+                values[value] = pk
+            elif isinstance(held, dict):
+                held[pk] = None
+            else:
+                values[value] = {held: None, pk: None}
+            found.append(value)
+        if any(v is not None for v in found):
+            self.of_item[pk] = tuple(found)
+
+
+def _plain(value: Any) -> Any:
+    """A key value as the index holds it, equal exactly when moto's values
+    are: a string as its ``str``, a number or binary as (type, value)."""
+    return value.value if value.type == "S" else (value.type, value.cast_value)
+
+
+def _plain_key(value: Any) -> Any:
+    """A primary key part: a string key as its ``str``; other types (not in
+    our tables) kept as the ``DynamoType``."""
+    return value.value if value is not None and value.type == "S" else value
+
+
+def _typed(part: Any) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return DynamoType({"S": part}) if isinstance(part, str) else part
 
 
 def _each_item(table: Any) -> Any:
@@ -677,8 +725,7 @@ def _query_by_key() -> None:
         attr = index.attrs.get(index_name) if index else None
         if index is None or attr is None or len(conditions) != 1 or conditions[0][0] != attr:
             return None  # a local index or a multi-attribute key: moto's full walk
-        pks = index.by_value[index_name].get(conditions[0][1], {})
-        found = (_lookup(self, h, r) for h, r in pks)
+        found = (_lookup(self, h, r) for h, r in index.holders(index_name, conditions[0][1]))
         return [item for item in found if item is not None]
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
