@@ -354,8 +354,8 @@ class _ExecutionNames:
     def removed(self, execution: Any) -> None:
         with self._lock:
             names = getattr(execution, "_signalfire_names", None)
-            if names is not None and names.get(str(execution.name)) is execution:
-                del names[str(execution.name)]
+            if names is not None and names.get(execution.name) is execution:
+                del names[execution.name]
 
 
 NAMES = _ExecutionNames()

@@ -313,9 +313,8 @@ def limit_running_executions(size: int | None = RUNNING_EXECUTIONS) -> None:
     A waiting execution is its record alone (RUNNING, as DescribeExecution
     and ListExecutions show it): its worker, with the evaluation details,
     is built when its turn comes, and its input is kept as the text it was
-    given, parsed when read.  A storm leaves thousands waiting, and what
-    each holds until its turn stays with the process once they have run
-    (the allocator keeps the backlog's peak: docs/benchmarks.md).
+    given, parsed when read.  A storm leaves thousands waiting: what each
+    holds until its turn adds to the process's peak (docs/benchmarks.md).
     """
     global _SLOTS
     from moto.stepfunctions.parser.api import ExecutionStatus, GetExecutionHistoryOutput, InvalidName
